@@ -1,0 +1,7 @@
+"""``python -m azera``."""
+
+import sys
+
+from azera.cli import main
+
+sys.exit(main())

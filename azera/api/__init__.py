@@ -1,0 +1,1 @@
+"""REST routes (FastAPI) mounted next to the Reflex app."""

@@ -1,0 +1,35 @@
+"""The Reflex app: pages, API and start-up wiring only."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from azera.api.routes import build_api
+from azera.components.shell import ACCENT
+from azera.config import get_settings
+from azera.pages import placeholders
+from azera.pages.chat import chat_page
+from azera.pages.personas import personas_page
+from azera.pages.settings import settings_page
+from azera.services.startup import prepare
+from azera.state.chats import ChatState
+from azera.state.personas import PersonaState
+from azera.state.preferences import PreferencesState
+
+logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+prepare()
+
+app = rx.App(
+    theme=rx.theme(appearance="dark", accent_color="violet", gray_color="slate", radius="large"),
+    style={"::selection": {"background": ACCENT}},
+    api_transformer=build_api(),
+)
+chat_load = [PreferencesState.load, ChatState.load_page]
+app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)
+app.add_page(chat_page, route="/chat/[chat_id]", title="Azera · Chat", on_load=chat_load)
+app.add_page(personas_page, route="/personas", title="Azera · Personas", on_load=[PreferencesState.load, PersonaState.load])
+app.add_page(settings_page, route="/settings", title="Azera · Settings", on_load=PreferencesState.load)
+for page in (placeholders.canvas, placeholders.dreams, placeholders.journal, placeholders.memories, placeholders.models):
+    app.add_page(page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load)

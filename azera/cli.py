@@ -1,0 +1,125 @@
+"""Command line: ``python -m azera run|doctor|migrate|personas …``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from azera.config import PROJECT_ROOT, get_settings
+
+
+def _reflex_env() -> dict[str, str]:
+    """Environment for the Reflex CLI: caches inside the project, no telemetry, local bun."""
+    env = dict(os.environ)
+    env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+    env.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
+    env.setdefault("REFLEX_DIR", str(PROJECT_ROOT / ".reflex"))
+    env.setdefault("BUN_INSTALL_CACHE_DIR", str(PROJECT_ROOT / ".tools" / "bun-cache"))
+    bun = PROJECT_ROOT / ".tools" / "node_modules" / ".bin" / "bun"
+    if bun.exists():
+        env.setdefault("REFLEX_BUN_PATH", str(bun))
+    return env
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start the app (production build by default, dev mode with --dev)."""
+    settings = get_settings()
+    env = _reflex_env()
+    command = [sys.executable, "-m", "reflex", "run", "--backend-host", settings.host]
+    if args.dev:
+        command += ["--env", "dev", "--frontend-port", str(settings.frontend_port)]
+        command += ["--backend-port", str(settings.backend_port)]
+    else:
+        # Production serves the compiled pages and the backend on one port.
+        env["AZERA_BACKEND_PORT"] = str(settings.frontend_port)
+        command += ["--env", "prod", "--single-port", "--frontend-port", str(settings.frontend_port)]
+    print(f"Azera starting on http://{settings.host}:{settings.frontend_port}", flush=True)
+    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Print each layer's implementation and status; exit 1 if a required layer is broken."""
+    from azera.doctor import run_checks
+
+    results = run_checks()
+    if args.json:
+        print(json.dumps([result.__dict__ for result in results], indent=2))
+    else:
+        for result in results:
+            mark = "OK     " if result.ok else ("BROKEN " if result.required else "problem")
+            print(f"{mark} {result.layer:<16} {result.implementation:<30} {result.detail}")
+    return 1 if any(result.required and not result.ok for result in results) else 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Apply database migrations."""
+    from azera.db.engine import migrate
+
+    get_settings().ensure_dirs()
+    migrate()
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    """List, export or import personas."""
+    from azera.db.engine import session_scope
+    from azera.services import ServiceError
+    from azera.services import personas as persona_service
+    from azera.services.persona_files import render_persona
+    from azera.services.startup import prepare
+
+    prepare()
+    folder = get_settings().resolved_personas_dir
+    try:
+        with session_scope() as session:
+            if args.action == "list":
+                for persona in persona_service.list_personas(session):
+                    print(f"{persona.id:<20} {persona.kind:<5} {persona.emoji} {persona.name}")
+            elif args.action == "export":
+                text = render_persona(persona_service.document_of(persona_service.get_persona(session, args.id)))
+                if args.out:
+                    Path(args.out).write_text(text, encoding="utf-8")
+                else:
+                    sys.stdout.write(text)
+            else:
+                text = Path(args.file).read_text(encoding="utf-8")
+                persona = persona_service.create_persona(session, folder, text)
+                print(f"imported {persona.id} ({persona.name})")
+    except (ServiceError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m azera`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m azera", description="Azera, a self-hosted AI companion.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start the app on http://127.0.0.1:3000")
+    run.add_argument("--dev", action="store_true", help="development mode with hot reload")
+    run.set_defaults(handler=cmd_run)
+    doctor = commands.add_parser("doctor", help="check every layer")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=cmd_doctor)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    personas = commands.add_parser("personas", help="list, export or import personas")
+    actions = personas.add_subparsers(dest="action", required=True)
+    actions.add_parser("list")
+    export = actions.add_parser("export")
+    export.add_argument("id")
+    export.add_argument("--out", help="file to write (default: stdout)")
+    imported = actions.add_parser("import")
+    imported.add_argument("file")
+    personas.set_defaults(handler=cmd_personas)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

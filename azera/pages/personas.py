@@ -1,0 +1,141 @@
+"""Personas page: list, rendered profile, editor with live preview, versions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from azera.components.shell import page_header, shell
+from azera.state.personas import PersonaRow, PersonaState, VersionRow
+
+
+def persona_item(persona: PersonaRow) -> rx.Component:
+    """A persona in the list."""
+    active = PersonaState.selected_id == persona["id"]
+    return rx.hstack(
+        rx.box(width="4px", height="28px", background=persona["color"], border_radius="2px"),
+        rx.text(persona["emoji"], " ", persona["name"], weight="medium"),
+        rx.spacer(),
+        rx.badge(persona["kind"], variant="soft", color_scheme=rx.cond(persona["kind"] == "ai", "violet", "teal")),
+        on_click=PersonaState.select(persona["id"]),
+        cursor="pointer",
+        padding="6px 8px",
+        border_radius="8px",
+        width="100%",
+        background=rx.cond(active, rx.color("violet", 4), "transparent"),
+        class_name="persona-item",
+        _hover={"background": rx.color("violet", 3)},
+    )
+
+
+def version_item(version: VersionRow) -> rx.Component:
+    """One saved version with a restore button."""
+    return rx.hstack(
+        rx.badge("v", version["number"]),
+        rx.text(version["created"], size="2"),
+        rx.text(version["note"], size="2", color=rx.color("gray", 10)),
+        rx.spacer(),
+        rx.button("Restore", size="1", variant="soft", on_click=PersonaState.restore(version["number"])),
+        width="100%",
+        class_name="version-item",
+    )
+
+
+def delete_dialog() -> rx.Component:
+    """Confirm before deleting (built-in personas say so)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(rx.icon("trash-2"), "Delete", color_scheme="red", variant="soft", id="delete-persona")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete ", PersonaState.selected_name, "?"),
+            rx.alert_dialog.description(
+                rx.cond(
+                    PersonaState.selected_seeded,
+                    "This is a built-in persona. Its file goes to the trash folder and its versions are kept.",
+                    "Its file goes to the trash folder and its versions are kept.",
+                )
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
+                rx.alert_dialog.action(
+                    rx.button("Delete", color_scheme="red", on_click=PersonaState.delete_selected, id="confirm-delete-persona")
+                ),
+                justify="end",
+                spacing="3",
+            ),
+        ),
+    )
+
+
+def profile_view() -> rx.Component:
+    """The selected persona's rendered profile and versions."""
+    return rx.vstack(
+        rx.hstack(
+            rx.button(rx.icon("pencil"), "Edit", on_click=PersonaState.start_edit, id="edit-persona"),
+            delete_dialog(),
+            spacing="3",
+        ),
+        rx.tabs.root(
+            rx.tabs.list(rx.tabs.trigger("Profile", value="profile"), rx.tabs.trigger("Versions", value="versions", id="versions-tab")),
+            rx.tabs.content(rx.box(rx.markdown(PersonaState.profile), id="persona-profile", padding_top="12px"), value="profile"),
+            rx.tabs.content(
+                rx.vstack(rx.foreach(PersonaState.versions, version_item), padding_top="12px", width="100%"),
+                value="versions",
+            ),
+            default_value="profile",
+            width="100%",
+        ),
+        width="100%",
+        spacing="4",
+    )
+
+
+def editor() -> rx.Component:
+    """Markdown editor with front matter and a live preview."""
+    return rx.vstack(
+        rx.hstack(
+            rx.heading(rx.cond(PersonaState.creating, "New persona", "Edit persona"), size="5"),
+            rx.spacer(),
+            rx.button("Cancel", variant="soft", on_click=PersonaState.cancel_edit),
+            rx.button("Save", on_click=PersonaState.save, disabled=PersonaState.draft_error != "", id="save-persona"),
+            width="100%",
+        ),
+        rx.grid(
+            rx.text_area(
+                value=PersonaState.draft,
+                on_change=PersonaState.set_draft,
+                font_family="'JetBrains Mono', monospace",
+                height="70vh",
+                id="persona-editor",
+            ),
+            rx.box(rx.markdown(PersonaState.preview), height="70vh", overflow_y="auto", padding="0 12px", id="persona-preview"),
+            columns="2",
+            spacing="4",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+@shell("Personas")
+def personas_page() -> rx.Component:
+    """The personas page."""
+    return rx.hstack(
+        rx.vstack(
+            page_header("Personas"),
+            rx.button(rx.icon("plus"), "New persona", on_click=PersonaState.start_create, width="100%", id="new-persona"),
+            rx.foreach(PersonaState.personas, persona_item),
+            rx.foreach(
+                PersonaState.problems,
+                lambda problem: rx.callout(problem, icon="triangle-alert", color_scheme="amber", size="1"),
+            ),
+            width="280px",
+            padding="24px 12px",
+            spacing="2",
+        ),
+        rx.box(
+            rx.cond(PersonaState.editing, editor(), profile_view()),
+            flex="1",
+            padding="24px",
+        ),
+        align="start",
+        width="100%",
+    )

@@ -1,0 +1,78 @@
+"""Pages whose features arrive in later work; each says plainly what it will hold."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from azera.components.shell import not_built, shell
+
+
+@shell("Canvas")
+def canvas() -> rx.Component:
+    """Image generation."""
+    return not_built(
+        "Canvas",
+        "Image generation with a diffusers pipeline is planned; nothing is generated yet.",
+        [
+            "Prompt, negative prompt, model, aspect ratio, steps (28), CFG (7), seed",
+            "Reference image for img2img",
+            "Per-step progress bar",
+            "Gallery with download and delete",
+        ],
+    )
+
+
+@shell("Dreams")
+def dreams() -> rx.Component:
+    """Dreams written while idle."""
+    return not_built(
+        "Dreams",
+        "Personas do not dream yet: the tick loop and dream writer are planned.",
+        [
+            "Dreams each AI persona writes when its energy is low or it has been idle",
+            "Search, read, and import dream archives",
+            "A 'dreaming…' indicator while one is written",
+        ],
+    )
+
+
+@shell("Journal")
+def journal() -> rx.Component:
+    """Self-reflection entries."""
+    return not_built(
+        "Journal",
+        "Reflections and journal mode are planned; no entries are written yet.",
+        [
+            "Daily and on-demand reflections with mood and insights",
+            "Articles compiled from journal mode in chat",
+            "Search, trigger and import",
+        ],
+    )
+
+
+@shell("Memories")
+def memories() -> rx.Component:
+    """Memory browser."""
+    return not_built(
+        "Memories",
+        "Semantic and lexical memory with hybrid retrieval is planned; nothing is recalled yet.",
+        [
+            "Search and filter by persona, kind, tier and date",
+            "Edit, move between tiers (working, long-term, personal log, archive), delete everywhere",
+            "Knowledge base uploads (txt, md, pdf) per persona",
+        ],
+    )
+
+
+@shell("Models")
+def models() -> rx.Component:
+    """Model management."""
+    return not_built(
+        "Models",
+        "Model listing, pulling and deleting arrive with the conversation engine.",
+        [
+            "GGUF files in the models folder (llama.cpp)",
+            "Installed Ollama models, pull with progress, delete",
+            "Default model choice",
+        ],
+    )

@@ -1,0 +1,35 @@
+"""What runs once when Azera starts: folders, migrations, defaults, persona sync."""
+
+from __future__ import annotations
+
+import logging
+
+from azera.config import SEED_PERSONAS_DIR, get_settings
+from azera.db.engine import migrate, session_scope
+from azera.services.chats import ensure_defaults
+from azera.services.personas import SyncReport, sync_personas
+
+log = logging.getLogger(__name__)
+_last_report: SyncReport | None = None
+
+
+def prepare() -> SyncReport:
+    """Create folders, migrate the database, seed defaults and sync persona files."""
+    global _last_report
+    settings = get_settings()
+    settings.ensure_dirs()
+    migrate()
+    with session_scope() as session:
+        ensure_defaults(session)
+        report = sync_personas(session, settings.resolved_personas_dir, SEED_PERSONAS_DIR)
+    log.info(
+        "personas: %d seeded, %d loaded, %d updated from disk, %d files regenerated, %d problems",
+        len(report.seeded), len(report.loaded), len(report.updated), len(report.regenerated), len(report.problems),
+    )
+    _last_report = report
+    return report
+
+
+def last_sync_problems() -> list[str]:
+    """Problems found in persona files at the last start-up (shown on the Personas page)."""
+    return list(_last_report.problems) if _last_report else []

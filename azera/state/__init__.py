@@ -1,0 +1,1 @@
+"""Reflex states: thin wrappers that call services off the event loop."""

@@ -1,0 +1,189 @@
+"""Personas page state: list, view, create from template, edit with live preview, versions."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import reflex as rx
+from sqlmodel import Session
+
+from azera.config import SEED_PERSONAS_DIR, get_settings
+from azera.services import ServiceError
+from azera.services import personas as persona_service
+from azera.services.persona_files import PersonaFileError, parse_persona, render_persona
+from azera.services.startup import last_sync_problems
+from azera.state.db import in_db
+
+TEMPLATE_FILE = SEED_PERSONAS_DIR / "_template.md"
+
+
+class PersonaRow(TypedDict):
+    """A persona in the list."""
+
+    id: str
+    name: str
+    emoji: str
+    color: str
+    kind: str
+    seeded: bool
+
+
+class VersionRow(TypedDict):
+    """One saved version."""
+
+    number: int
+    note: str
+    created: str
+
+
+def _folder():  # noqa: ANN202
+    return get_settings().resolved_personas_dir
+
+
+def _rows(session: Session) -> list[PersonaRow]:
+    return [
+        PersonaRow(id=p.id, name=p.name, emoji=p.emoji, color=p.color or "#8b5cf6", kind=p.kind, seeded=p.seeded)
+        for p in persona_service.list_personas(session)
+    ]
+
+
+class PersonaState(rx.State):
+    """Which persona is shown and what is being edited."""
+
+    personas: list[PersonaRow] = []
+    selected_id: str = ""
+    selected_name: str = ""
+    selected_seeded: bool = False
+    profile: str = ""
+    document: str = ""
+    draft: str = ""
+    creating: bool = False
+    editing: bool = False
+    versions: list[VersionRow] = []
+    problems: list[str] = []
+
+    @rx.var
+    def preview(self) -> str:
+        """The draft's body rendered live, or the reason it cannot be saved."""
+        try:
+            parsed = parse_persona(self.draft, source="draft")
+        except PersonaFileError as error:
+            return f"> ⚠️ {error}"
+        return f"# {parsed.emoji} {parsed.name}\n\n{parsed.body}"
+
+    @rx.var
+    def draft_error(self) -> str:
+        """Why the draft cannot be saved ('' when it can)."""
+        try:
+            parse_persona(self.draft, source="draft")
+        except PersonaFileError as error:
+            return str(error)
+        return ""
+
+    async def _reload(self) -> None:
+        self.personas = await in_db(_rows)
+        self.problems = last_sync_problems()
+        ids = [row["id"] for row in self.personas]
+        if self.selected_id not in ids:
+            self.selected_id = ids[0] if ids else ""
+        await self._show(self.selected_id)
+
+    async def _show(self, persona_id: str) -> None:
+        if not persona_id:
+            self.profile = self.document = self.selected_name = ""
+            self.versions = []
+            return
+
+        def read(session: Session):
+            persona = persona_service.get_persona(session, persona_id)
+            versions = persona_service.list_versions(session, persona_id)
+            return persona, versions
+
+        persona, versions = await in_db(read)
+        self.selected_id = persona.id
+        self.selected_name = persona.name
+        self.selected_seeded = persona.seeded
+        self.profile = persona.body
+        self.document = render_persona(persona_service.document_of(persona))
+        self.versions = [
+            VersionRow(number=v.number, note=v.note, created=f"{v.created_at:%Y-%m-%d %H:%M} UTC") for v in versions
+        ]
+
+    @rx.event
+    async def load(self):
+        """Page load: list personas and show the first (or the selected) one."""
+        self.editing = self.creating = False
+        await self._reload()
+
+    @rx.event
+    async def select(self, persona_id: str):
+        """Show a persona's profile."""
+        self.editing = self.creating = False
+        try:
+            await self._show(persona_id)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
+
+    @rx.event
+    def start_edit(self):
+        """Open the editor on the selected persona."""
+        self.draft = self.document
+        self.editing, self.creating = True, False
+
+    @rx.event
+    async def start_create(self):
+        """Open the editor on the template for a new persona."""
+        self.draft = TEMPLATE_FILE.read_text(encoding="utf-8")
+        self.editing, self.creating = True, True
+
+    @rx.event
+    def set_draft(self, value: str):
+        """Track the editor's text (the preview follows)."""
+        self.draft = value
+
+    @rx.event
+    def cancel_edit(self):
+        """Leave the editor without saving."""
+        self.editing = self.creating = False
+
+    @rx.event
+    async def save(self):
+        """Save the draft: create a persona or update the selected one (a version is kept)."""
+        draft, folder, persona_id = self.draft, _folder(), self.selected_id
+        try:
+            if self.creating:
+                persona = await in_db(lambda session: persona_service.create_persona(session, folder, draft))
+            else:
+                persona = await in_db(
+                    lambda session: persona_service.save_persona(session, folder, persona_id, draft)
+                )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self.selected_id = persona.id
+        self.editing = self.creating = False
+        await self._reload()
+        return rx.toast.success(f"Saved {persona.name}")
+
+    @rx.event
+    async def delete_selected(self):
+        """Delete the selected persona (built-in ones are confirmed in the dialog first)."""
+        folder, persona_id, name = _folder(), self.selected_id, self.selected_name
+        try:
+            await in_db(lambda session: persona_service.delete_persona(session, folder, persona_id, confirm=True))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self.selected_id = ""
+        await self._reload()
+        return rx.toast.success(f"Deleted {name}; its file is kept in the personas trash folder")
+
+    @rx.event
+    async def restore(self, number: int):
+        """Make an older version current."""
+        folder, persona_id = _folder(), self.selected_id
+        try:
+            await in_db(lambda session: persona_service.restore_version(session, folder, persona_id, number))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        await self._reload()
+        return rx.toast.success(f"Restored version {number}")
