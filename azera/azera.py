@@ -22,7 +22,6 @@ logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(leveln
 prepare()
 
 app = rx.App(
-    theme=rx.theme(appearance="dark", accent_color="violet", gray_color="slate", radius="large"),
     style={"::selection": {"background": ACCENT}},
     api_transformer=build_api(),
 )

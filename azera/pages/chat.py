@@ -20,6 +20,7 @@ def chat_link(chat: ChatRow) -> rx.Component:
         href="/chat/" + chat["id"],
         class_name="chat-link",
         underline="none",
+        width="100%",
         color=rx.color("gray", 12),
         display="block",
         padding="6px 10px",

@@ -12,6 +12,7 @@ from azera.services.personas import get_persona
 DEFAULT_GROUP = "General"
 DEFAULT_TAGS = ("important", "work", "personal", "ideas")
 DEFAULT_USER_PERSONA = "protag"
+DEFAULT_AI_PERSONA = "azera"
 MAX_TITLE = 200
 MAX_LABEL = 40
 

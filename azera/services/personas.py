@@ -82,11 +82,7 @@ def _check_name_free(session: Session, name: str, persona_id: str) -> None:
 
 def _snapshot(session: Session, persona_id: str, document_text: str, note: str) -> PersonaVersion | None:
     """Store a version unless it equals the newest one."""
-    newest = session.exec(
-        select(PersonaVersion)
-        .where(PersonaVersion.persona_id == persona_id)
-        .order_by(col(PersonaVersion.number).desc())
-    ).first()
+    newest = _newest_version(session, persona_id)
     if newest and newest.document == document_text:
         return None
     version = PersonaVersion(
@@ -101,17 +97,30 @@ def _file_path(folder: Path, persona_id: str) -> Path:
     return folder / f"{persona_id}.md"
 
 
-def _write_file(session: Session, folder: Path, persona: Persona) -> None:
-    """Write the persona's file, first keeping any hand edit on disk as a version."""
-    path = _file_path(folder, persona.id)
-    text = render_persona(document_of(persona))
-    if path.exists():
+def _newest_version(session: Session, persona_id: str) -> PersonaVersion | None:
+    return session.exec(
+        select(PersonaVersion)
+        .where(PersonaVersion.persona_id == persona_id)
+        .order_by(col(PersonaVersion.number).desc())
+    ).first()
+
+
+def _keep_hand_edit(session: Session, folder: Path, persona_id: str) -> None:
+    """If the file on disk was edited by hand since the last save, keep its text as a version."""
+    path = _file_path(folder, persona_id)
+    newest = _newest_version(session, persona_id)
+    if path.exists() and newest is not None:
         on_disk = path.read_text(encoding="utf-8", errors="replace")
-        if on_disk != text:
-            _snapshot(session, persona.id, on_disk, "file on disk before overwrite")
+        if on_disk != newest.document:
+            _snapshot(session, persona_id, on_disk, "hand edit on disk, kept before overwrite")
+
+
+def _write_file(folder: Path, persona: Persona) -> None:
+    """Write the persona's file atomically (callers keep hand edits first)."""
+    path = _file_path(folder, persona.id)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(render_persona(document_of(persona)), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -128,7 +137,7 @@ def create_persona(session: Session, folder: Path, text: str, *, seeded: bool = 
     session.add(persona)
     session.flush()
     _snapshot(session, persona.id, render_persona(document), "created")
-    _write_file(session, folder, persona)
+    _write_file(folder, persona)
     return persona
 
 
@@ -139,11 +148,11 @@ def save_persona(session: Session, folder: Path, persona_id: str, text: str, not
     if document.id != persona_id:
         document = document.model_copy(update={"id": persona_id})
     _check_name_free(session, document.name, persona_id)
-    _write_file(session, folder, persona)  # keeps a hand edit on disk before it is replaced
+    _keep_hand_edit(session, folder, persona_id)
     _apply(persona, document)
     session.add(persona)
     _snapshot(session, persona_id, render_persona(document), note)
-    _write_file(session, folder, persona)
+    _write_file(folder, persona)
     return persona
 
 
@@ -250,7 +259,7 @@ def sync_personas(session: Session, folder: Path, seed_dir: Path) -> SyncReport:
             seen.add(persona_id)
     for persona in list_personas(session):
         if persona.id not in seen:
-            _write_file(session, folder, persona)
+            _write_file(folder, persona)
             report.regenerated.append(persona.id)
     for problem in report.problems:
         log.error("persona file problem: %s", problem)

@@ -160,7 +160,9 @@ class ChatState(rx.State):
     @rx.event
     async def new_chat(self):
         """Start a chat with the current (or first) AI persona and open it."""
-        ai_persona = self.ai_persona_id or (self.ai_personas[0]["value"] if self.ai_personas else "")
+        ai_ids = [option["value"] for option in self.ai_personas]
+        preferred = chat_service.DEFAULT_AI_PERSONA if chat_service.DEFAULT_AI_PERSONA in ai_ids else ""
+        ai_persona = self.ai_persona_id or preferred or (ai_ids[0] if ai_ids else "")
         if not ai_persona:
             return rx.toast.error("There is no AI persona to chat with: create one on the Personas page")
         user_persona = self.user_persona_id or chat_service.DEFAULT_USER_PERSONA

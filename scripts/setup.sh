@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything Azera needs into the project folder: a virtualenv with the pinned
+# Python packages and bun (from the npm registry) for Reflex's frontend build.
+# Idempotent: a re-run with unchanged requirements does no network work.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PYTHON=${PYTHON:-python3}
+BUN_VERSION=1.4.4
+
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating virtualenv .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+install_requirements() {  # $1 = requirements file
+  local file=$1 stamp=".venv/.$(basename "$1").sha256"
+  local sum
+  sum=$(sha256sum "$file" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    return 0
+  fi
+  echo "==> installing $file"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$file"
+  echo "$sum" >"$stamp"
+}
+
+install_requirements requirements.txt
+for extra in "$@"; do install_requirements "$extra"; done
+
+if [ ! -x .tools/node_modules/.bin/bun ]; then
+  echo "==> installing bun $BUN_VERSION from the npm registry into .tools"
+  npm install --prefix .tools --no-audit --no-fund --silent "bun@$BUN_VERSION"
+fi
+
+mkdir -p "$ROOT/data"
+echo "==> setup complete"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the test tools (Chromium, PostgreSQL from Debian; pytest, Playwright from PyPI)
+# and run the whole suite, browser end-to-end tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh requirements-dev.txt
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${need[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "==> missing ${need[*]}: install them with your package manager; those tests will be skipped" >&2
+  fi
+fi
+
+exec .venv/bin/python -m pytest "$@"

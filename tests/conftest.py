@@ -1,0 +1,56 @@
+"""Shared fixtures: every test gets its own data folder and database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from azera.config import get_settings
+from azera.db import engine as db_engine
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A scratch AZERA_DATA_DIR (and no stray AZERA_* settings from the environment)."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("AZERA_"):
+            monkeypatch.delenv(key)
+    folder = tmp_path / "data"
+    monkeypatch.setenv("AZERA_DATA_DIR", str(folder))
+    monkeypatch.chdir(tmp_path)  # no project .env is read
+    _reset_caches()
+    yield folder
+    if db_engine.get_engine.cache_info().currsize:
+        db_engine.get_engine().dispose()
+    _reset_caches()
+
+
+@pytest.fixture
+def prepared(data_dir: Path):
+    """A migrated database with the seeded personas, default group and tags."""
+    from azera.services.startup import prepare
+
+    return prepare()
+
+
+@pytest.fixture
+def session(prepared) -> Iterator[Session]:
+    """A session on the prepared database (committed at the end of the test)."""
+    with db_engine.session_scope() as session:
+        yield session
+
+
+@pytest.fixture
+def personas_dir() -> Path:
+    """The live persona folder of this test's data folder."""
+    return get_settings().resolved_personas_dir
