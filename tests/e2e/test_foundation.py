@@ -1,0 +1,85 @@
+"""The whole foundation in a real browser: chat, persona switch, persona edit, reload, settings."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def _wait_loaded(page: Page) -> None:
+    expect(page.locator("#nav-chat")).to_be_visible()
+
+
+def test_chat_persona_and_edit_survive_a_reload(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/")
+    _wait_loaded(page)
+    page.click("#new-chat")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    chat_url = page.url
+    expect(page.locator("#ai-persona")).to_contain_text("Azera")
+
+    title = page.locator("#chat-title")
+    title.fill("Lighthouse campaign")
+    title.press("Enter")
+    expect(page.locator(".chat-link")).to_contain_text("Lighthouse campaign")
+
+    page.click("#ai-persona")
+    page.get_by_role("option", name=re.compile("Areza")).click()
+    expect(page.locator("#ai-persona")).to_contain_text("Areza")
+    page.locator(".tag-badge", has_text="work").click()
+    expect(page.locator(".chat-link")).to_contain_text("#work")
+
+    page.goto(app_url + "/personas")
+    page.locator(".persona-item", has_text="Azera").click()
+    expect(page.locator("#persona-profile")).to_contain_text("The Architect")
+    page.click("#edit-persona")
+    editor = page.locator("#persona-editor")
+    editor.fill(editor.input_value().replace("## Quirks & Preferences", "## Quirks & Preferences\n- Hums while compiling."))
+    expect(page.locator("#persona-preview")).to_contain_text("Hums while compiling.")
+    page.click("#save-persona")
+    expect(page.locator("#persona-profile")).to_contain_text("Hums while compiling.")
+
+    page.goto(chat_url)
+    page.reload()
+    expect(title).to_have_value("Lighthouse campaign")
+    expect(page.locator("#ai-persona")).to_contain_text("Areza")
+    expect(page.locator(".chat-link")).to_contain_text("#work")
+
+    page.goto(app_url + "/personas")
+    page.reload()
+    page.locator(".persona-item", has_text="Azera").click()
+    expect(page.locator("#persona-profile")).to_contain_text("Hums while compiling.")
+    page.click("#versions-tab")
+    expect(page.locator(".version-item")).to_have_count(2)
+
+
+def test_broken_persona_draft_cannot_be_saved(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/personas")
+    page.click("#new-persona")
+    editor = page.locator("#persona-editor")
+    expect(editor).to_contain_text("Prime Directive")
+    editor.fill("---\nname: [oops\n---\nbody")
+    expect(page.locator("#persona-preview")).to_contain_text("malformed")
+    expect(page.locator("#save-persona")).to_be_disabled()
+
+
+def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/settings")
+    switch = page.locator("#send-on-enter")
+    expect(switch).to_have_attribute("data-state", "checked")
+    switch.click()
+    expect(switch).to_have_attribute("data-state", "unchecked")
+    page.wait_for_function("() => (localStorage.getItem('azera_preferences') || '').includes('\"send_on_enter\": false')")
+    page.reload()
+    expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "unchecked")
+    stored = json.loads(page.evaluate("() => localStorage.getItem('azera_preferences')"))
+    assert stored["send_on_enter"] is False
+
+
+def test_unbuilt_pages_say_so(page: Page, app_url: str) -> None:
+    for name in ("canvas", "dreams", "journal", "memories", "models"):
+        page.goto(f"{app_url}/{name}")
+        expect(page.locator("#not-built")).to_contain_text("Not built yet")

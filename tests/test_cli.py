@@ -1,0 +1,56 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from azera.cli import main
+from azera.doctor import run_checks
+
+LAYERS = ["records", "semantic memory", "lexical memory", "working memory", "chat LLM", "embeddings", "voice", "images"]
+
+
+def test_doctor_reports_every_layer_and_passes_on_a_migrated_db(prepared, capsys: pytest.CaptureFixture) -> None:
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["layer"] for row in report] == LAYERS
+    records = report[0]
+    assert records["ok"] and records["implementation"] == "SQLite" and records["required"]
+    lexical = report[2]
+    assert lexical["ok"] and lexical["implementation"] == "SQLite FTS5"
+
+
+def test_doctor_fails_when_the_database_is_missing(capsys: pytest.CaptureFixture) -> None:
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "BROKEN  records" in out and "python -m azera migrate" in out
+
+
+def test_doctor_names_an_unreachable_server(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azera.config import get_settings
+
+    monkeypatch.setenv("AZERA_REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("AZERA_MEILI_URL", "http://127.0.0.1:1")
+    get_settings.cache_clear()
+    by_layer = {row.layer: row for row in run_checks()}
+    assert by_layer["working memory"].implementation == "Redis" and not by_layer["working memory"].ok
+    assert by_layer["lexical memory"].implementation == "Meilisearch" and not by_layer["lexical memory"].ok
+    assert "127.0.0.1:1" in by_layer["lexical memory"].detail
+
+
+def test_personas_list_export_import(prepared, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["personas", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "azera" in listed and "areza" in listed and "protag" in listed
+    out = tmp_path / "azera.md"
+    assert main(["personas", "export", "azera", "--out", str(out)]) == 0
+    copy = out.read_text().replace("id: azera", "id: azera-2").replace("name: Azera", "name: Azera Two")
+    (tmp_path / "copy.md").write_text(copy)
+    assert main(["personas", "import", str(tmp_path / "copy.md")]) == 0
+    assert "imported azera-2 (Azera Two)" in capsys.readouterr().out
+    assert main(["personas", "import", str(tmp_path / "copy.md")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_personas_export_unknown_id(prepared, capsys: pytest.CaptureFixture) -> None:
+    assert main(["personas", "export", "ghost"]) == 2
+    assert "Unknown persona 'ghost'" in capsys.readouterr().err
