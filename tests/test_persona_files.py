@@ -19,7 +19,11 @@ Wise and brief.
 def test_parse_reads_front_matter_and_body() -> None:
     document = parse_persona(GOOD)
     assert (document.id, document.name, document.kind, document.temperature, document.memory) == (
-        "sage", "Sage", "ai", 0.4, False,
+        "sage",
+        "Sage",
+        "ai",
+        0.4,
+        False,
     )
     assert document.body == "# Sage\n\nWise and brief."
 
@@ -45,8 +49,12 @@ def test_missing_name_is_named() -> None:
 
 @pytest.mark.parametrize(
     ("front", "field"),
-    [("name: X\ntemperature: 9", "temperature"), ("name: X\nkind: robot", "kind"), ("name: X\nid: Bad Id!", "id"),
-     (f"name: {'x' * 81}", "name")],
+    [
+        ("name: X\ntemperature: 9", "temperature"),
+        ("name: X\nkind: robot", "kind"),
+        ("name: X\nid: Bad Id!", "id"),
+        (f"name: {'x' * 81}", "name"),
+    ],
 )
 def test_invalid_fields_are_named(front: str, field: str) -> None:
     with pytest.raises(PersonaFileError, match=f"field '{field}'"):

@@ -72,7 +72,9 @@ def test_saving_never_overwrites_a_hand_edit_without_keeping_it(session: Session
 
 def test_create_from_template_and_name_clash(session: Session, personas_dir: Path) -> None:
     template = (SEED_PERSONAS_DIR / "_template.md").read_text()
-    created = svc.create_persona(session, personas_dir, template.replace("new-persona", "muse").replace("New Persona", "Muse"))
+    created = svc.create_persona(
+        session, personas_dir, template.replace("new-persona", "muse").replace("New Persona", "Muse")
+    )
     assert created.id == "muse" and (personas_dir / "muse.md").exists()
     with pytest.raises(ServiceError, match="already used"):
         svc.create_persona(session, personas_dir, "---\nid: other\nname: muse\n---\nx")

@@ -11,7 +11,7 @@ from azera.state.personas import PersonaState
 from azera.state.preferences import PreferencesState
 
 
-def _at(state, path: str) -> None:  # noqa: ANN001
+def _at(state, path: str) -> None:
     state.router = RouterData.from_router_data(
         {"pathname": path, "asPath": path, "headers": {"origin": "http://127.0.0.1:3000"}, "query": {}}
     )
@@ -35,7 +35,7 @@ async def test_new_chat_opens_with_azera_and_protag(prepared) -> None:
     assert state.sections[0]["chats"][0]["id"] == chat_id
 
 
-async def test_header_changes_persist(prepared, session) -> None:  # noqa: ANN001
+async def test_header_changes_persist(prepared, session) -> None:
     state = ChatState()
     chat_id = await _open_new_chat(state)
     state.set_title_draft("Lighthouse campaign")
@@ -66,7 +66,7 @@ async def test_unknown_chat_in_url_is_reported(prepared) -> None:
     assert state.chat_id == "" and state.missing_chat
 
 
-async def test_search_and_delete(prepared, session) -> None:  # noqa: ANN001
+async def test_search_and_delete(prepared, session) -> None:
     state = ChatState()
     await _open_new_chat(state)
     state.set_title_draft("Tax return")

@@ -7,17 +7,17 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
+from alembic import command
 from azera.config import PROJECT_ROOT, get_settings
 
 log = logging.getLogger(__name__)
 
 
-def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed while a writer commits; FKs are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -76,7 +76,7 @@ def sidebar() -> rx.Component:
     )
 
 
-def option_select(options: rx.Var[list[Option]], value: rx.Var[str], on_change, id_: str) -> rx.Component:  # noqa: ANN001
+def option_select(options: rx.Var[list[Option]], value: rx.Var[str], on_change, id_: str) -> rx.Component:
     """A select over value/label options."""
     return rx.select.root(
         rx.select.trigger(id=id_, min_width="150px"),
@@ -103,7 +103,9 @@ def tag_badge(name: rx.Var[str]) -> rx.Component:
 def delete_button() -> rx.Component:
     """Delete the open chat after confirmation."""
     return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.icon_button(rx.icon("trash-2"), color_scheme="red", variant="soft", id="delete-chat")),
+        rx.alert_dialog.trigger(
+            rx.icon_button(rx.icon("trash-2"), color_scheme="red", variant="soft", id="delete-chat")
+        ),
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete this chat?"),
             rx.alert_dialog.description("Its messages and their memories are deleted too."),
@@ -191,7 +193,9 @@ def no_chat() -> rx.Component:
             ),
             rx.cond(
                 ChatState.missing_chat,
-                rx.callout("That chat does not exist (it may have been deleted).", icon="circle-alert", color_scheme="red"),
+                rx.callout(
+                    "That chat does not exist (it may have been deleted).", icon="circle-alert", color_scheme="red"
+                ),
             ),
             rx.text("Pick a chat on the left or start a new one.", color=rx.color("gray", 11)),
             rx.button("Start a chat", on_click=ChatState.new_chat, size="3"),

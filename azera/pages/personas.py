@@ -43,7 +43,9 @@ def version_item(version: VersionRow) -> rx.Component:
 def delete_dialog() -> rx.Component:
     """Confirm before deleting (built-in personas say so)."""
     return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(rx.icon("trash-2"), "Delete", color_scheme="red", variant="soft", id="delete-persona")),
+        rx.alert_dialog.trigger(
+            rx.button(rx.icon("trash-2"), "Delete", color_scheme="red", variant="soft", id="delete-persona")
+        ),
         rx.alert_dialog.content(
             rx.alert_dialog.title("Delete ", PersonaState.selected_name, "?"),
             rx.alert_dialog.description(
@@ -56,7 +58,9 @@ def delete_dialog() -> rx.Component:
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
                 rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=PersonaState.delete_selected, id="confirm-delete-persona")
+                    rx.button(
+                        "Delete", color_scheme="red", on_click=PersonaState.delete_selected, id="confirm-delete-persona"
+                    )
                 ),
                 justify="end",
                 spacing="3",
@@ -74,8 +78,13 @@ def profile_view() -> rx.Component:
             spacing="3",
         ),
         rx.tabs.root(
-            rx.tabs.list(rx.tabs.trigger("Profile", value="profile"), rx.tabs.trigger("Versions", value="versions", id="versions-tab")),
-            rx.tabs.content(rx.box(rx.markdown(PersonaState.profile), id="persona-profile", padding_top="12px"), value="profile"),
+            rx.tabs.list(
+                rx.tabs.trigger("Profile", value="profile"),
+                rx.tabs.trigger("Versions", value="versions", id="versions-tab"),
+            ),
+            rx.tabs.content(
+                rx.box(rx.markdown(PersonaState.profile), id="persona-profile", padding_top="12px"), value="profile"
+            ),
             rx.tabs.content(
                 rx.vstack(rx.foreach(PersonaState.versions, version_item), padding_top="12px", width="100%"),
                 value="versions",
@@ -106,7 +115,13 @@ def editor() -> rx.Component:
                 height="70vh",
                 id="persona-editor",
             ),
-            rx.box(rx.markdown(PersonaState.preview), height="70vh", overflow_y="auto", padding="0 12px", id="persona-preview"),
+            rx.box(
+                rx.markdown(PersonaState.preview),
+                height="70vh",
+                overflow_y="auto",
+                padding="0 12px",
+                id="persona-preview",
+            ),
             columns="2",
             spacing="4",
             width="100%",
@@ -121,7 +136,9 @@ def personas_page() -> rx.Component:
     return rx.hstack(
         rx.vstack(
             page_header("Personas"),
-            rx.button(rx.icon("plus"), "New persona", on_click=PersonaState.start_create, width="100%", id="new-persona"),
+            rx.button(
+                rx.icon("plus"), "New persona", on_click=PersonaState.start_create, width="100%", id="new-persona"
+            ),
             rx.foreach(PersonaState.personas, persona_item),
             rx.foreach(
                 PersonaState.problems,

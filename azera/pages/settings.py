@@ -29,12 +29,16 @@ def settings_page() -> rx.Component:
         row(
             "Show thinking",
             "Show <think> blocks, collapsed, above replies.",
-            rx.switch(checked=PreferencesState.show_thinking, on_change=PreferencesState.set_show_thinking, id="show-thinking"),
+            rx.switch(
+                checked=PreferencesState.show_thinking, on_change=PreferencesState.set_show_thinking, id="show-thinking"
+            ),
         ),
         row(
             "Send on Enter",
             "Off: Enter adds a line and Ctrl+Enter sends.",
-            rx.switch(checked=PreferencesState.send_on_enter, on_change=PreferencesState.set_send_on_enter, id="send-on-enter"),
+            rx.switch(
+                checked=PreferencesState.send_on_enter, on_change=PreferencesState.set_send_on_enter, id="send-on-enter"
+            ),
         ),
         row(
             "Theme",
@@ -46,7 +50,11 @@ def settings_page() -> rx.Component:
                 id="theme",
             ),
         ),
-        row("Font", "Interface font.", rx.select(list(FONT_STACKS), value=PreferencesState.font, on_change=PreferencesState.set_font, id="font")),
+        row(
+            "Font",
+            "Interface font.",
+            rx.select(list(FONT_STACKS), value=PreferencesState.font, on_change=PreferencesState.set_font, id="font"),
+        ),
         row(
             "Code font",
             "Font for code blocks.",

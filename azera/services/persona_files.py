@@ -65,6 +65,7 @@ def parse_persona(text: str, *, source: str = "persona") -> PersonaDocument:
 
     Raises:
         PersonaFileError: The YAML is malformed or a field is missing or invalid.
+
     """
     try:
         post = frontmatter.loads(text)

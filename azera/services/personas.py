@@ -161,6 +161,7 @@ def delete_persona(session: Session, folder: Path, persona_id: str, *, confirm: 
 
     Raises:
         ServiceError: ``persona_id`` is a seeded persona and ``confirm`` is false.
+
     """
     persona = get_persona(session, persona_id)
     if persona.seeded and not confirm:

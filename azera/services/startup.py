@@ -24,7 +24,11 @@ def prepare() -> SyncReport:
         report = sync_personas(session, settings.resolved_personas_dir, SEED_PERSONAS_DIR)
     log.info(
         "personas: %d seeded, %d loaded, %d updated from disk, %d files regenerated, %d problems",
-        len(report.seeded), len(report.loaded), len(report.updated), len(report.regenerated), len(report.problems),
+        len(report.seeded),
+        len(report.loaded),
+        len(report.updated),
+        len(report.regenerated),
+        len(report.problems),
     )
     _last_report = report
     return report

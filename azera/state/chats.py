@@ -53,7 +53,7 @@ class SidebarData(TypedDict):
     tags: list[str]
 
 
-def _label(persona) -> str:  # noqa: ANN001
+def _label(persona) -> str:
     return f"{persona.emoji} {persona.name}".strip()
 
 
@@ -167,9 +167,9 @@ class ChatState(rx.State):
             return rx.toast.error("There is no AI persona to chat with: create one on the Personas page")
         user_persona = self.user_persona_id or chat_service.DEFAULT_USER_PERSONA
         chat_id, error = await self._mutate(
-            lambda session: chat_service.create_chat(
-                session, ai_persona_id=ai_persona, user_persona_id=user_persona
-            ).id,
+            lambda session: (
+                chat_service.create_chat(session, ai_persona_id=ai_persona, user_persona_id=user_persona).id
+            ),
             reopen=False,
         )
         return error or rx.redirect(f"{CHAT_ROUTE}/{chat_id}")

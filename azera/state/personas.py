@@ -36,7 +36,7 @@ class VersionRow(TypedDict):
     created: str
 
 
-def _folder():  # noqa: ANN202
+def _folder():
     return get_settings().resolved_personas_dir
 
 
@@ -155,9 +155,7 @@ class PersonaState(rx.State):
             if self.creating:
                 persona = await in_db(lambda session: persona_service.create_persona(session, folder, draft))
             else:
-                persona = await in_db(
-                    lambda session: persona_service.save_persona(session, folder, persona_id, draft)
-                )
+                persona = await in_db(lambda session: persona_service.save_persona(session, folder, persona_id, draft))
         except ServiceError as error:
             return rx.toast.error(str(error))
         self.selected_id = persona.id

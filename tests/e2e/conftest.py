@@ -19,8 +19,14 @@ from azera.config import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
@@ -50,7 +56,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = ARTIFACTS / "e2e-app.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "azera", "run"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "azera", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
@@ -71,7 +81,10 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
         if process.poll() is not None:
             raise RuntimeError(f"the app exited early:\n{log_path.read_text()[-3000:]}")
         try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200 and httpx.get(url, timeout=2).status_code == 200:
+            if (
+                httpx.get(url + "/health", timeout=2).status_code == 200
+                and httpx.get(url, timeout=2).status_code == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -80,7 +93,7 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
 
 
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     """A headless Debian Chromium driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
 
@@ -91,7 +104,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest):  # noqa: ANN001, ANN201
+def page(browser, request: pytest.FixtureRequest):
     """A fresh browser page; a screenshot is saved under test-artifacts/ after each test."""
     context = browser.new_context(viewport={"width": 1400, "height": 850})
     page = context.new_page()

@@ -37,7 +37,9 @@ def test_chat_persona_and_edit_survive_a_reload(page: Page, app_url: str) -> Non
     expect(page.locator("#persona-profile")).to_contain_text("The Architect")
     page.click("#edit-persona")
     editor = page.locator("#persona-editor")
-    editor.fill(editor.input_value().replace("## Quirks & Preferences", "## Quirks & Preferences\n- Hums while compiling."))
+    editor.fill(
+        editor.input_value().replace("## Quirks & Preferences", "## Quirks & Preferences\n- Hums while compiling.")
+    )
     expect(page.locator("#persona-preview")).to_contain_text("Hums while compiling.")
     page.click("#save-persona")
     expect(page.locator("#persona-profile")).to_contain_text("Hums while compiling.")
@@ -72,7 +74,9 @@ def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) 
     expect(switch).to_have_attribute("data-state", "checked")
     switch.click()
     expect(switch).to_have_attribute("data-state", "unchecked")
-    page.wait_for_function("() => (localStorage.getItem('azera_preferences') || '').includes('\"send_on_enter\": false')")
+    page.wait_for_function(
+        "() => (localStorage.getItem('azera_preferences') || '').includes('\"send_on_enter\": false')"
+    )
     page.reload()
     expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "unchecked")
     stored = json.loads(page.evaluate("() => localStorage.getItem('azera_preferences')"))
