@@ -54,3 +54,8 @@ def session(prepared) -> Iterator[Session]:
 def personas_dir() -> Path:
     """The live persona folder of this test's data folder."""
     return get_settings().resolved_personas_dir
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run browser tests last: sync Playwright keeps an event loop running until the session ends."""
+    items.sort(key=lambda item: "tests/e2e/" in str(item.path).replace("\\", "/"))
