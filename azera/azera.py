@@ -15,6 +15,7 @@ from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
 from azera.services.startup import prepare
 from azera.state.chats import ChatState
+from azera.state.conversation import ConversationState
 from azera.state.personas import PersonaState
 from azera.state.preferences import PreferencesState
 
@@ -25,7 +26,7 @@ app = rx.App(
     style={"::selection": {"background": ACCENT}},
     api_transformer=build_api(),
 )
-chat_load = [PreferencesState.load, ChatState.load_page]
+chat_load = [PreferencesState.load, ChatState.load_page, ConversationState.load_page]
 app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)
 app.add_page(chat_page, route="/chat/[chat_id]", title="Azera · Chat", on_load=chat_load)
 app.add_page(

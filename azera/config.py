@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     personas_dir: Path | None = Field(default=None, description="Live persona files; empty = <data>/personas.")
     models_dir: Path | None = Field(default=None, description="Folder scanned for .gguf files; empty = <data>/models.")
     chat_model: str = Field(default="", description="Default chat model; empty = the shipped SmolLM2-135M.")
+    llm_context: int = Field(default=4096, ge=512, le=131072, description="Context window (tokens) for chat models.")
+    llm_parallel: int = Field(
+        default=2, ge=1, le=8, description="Copies of a llama.cpp model loaded for side-by-side chats."
+    )
+    max_reply_tokens: int = Field(default=512, ge=16, le=8192, description="Longest reply, in tokens.")
     embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
     qdrant_url: str = Field(default="", description="Qdrant server; empty = embedded engine.")
     meili_url: str = Field(default="", description="Meilisearch server; empty = SQLite FTS5.")

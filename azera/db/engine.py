@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from alembic.config import Config
 from sqlalchemy import Engine, event
@@ -15,6 +17,7 @@ from alembic import command
 from azera.config import PROJECT_ROOT, get_settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -71,3 +74,13 @@ def migrate(url: str | None = None) -> None:
 def downgrade(url: str, revision: str = "base") -> None:
     """Downgrade the database at ``url`` to ``revision``."""
     command.downgrade(alembic_config(url), revision)
+
+
+def _run_in_session(work: Callable[[Session], T]) -> T:
+    with session_scope() as session:
+        return work(session)
+
+
+async def in_db(work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` in a worker thread inside one committed transaction (never on the event loop)."""
+    return await asyncio.to_thread(_run_in_session, work)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.messages import composer, message_list, model_controls
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
 
@@ -151,7 +152,13 @@ def chat_header() -> rx.Component:
             spacing="2",
             wrap="wrap",
         ),
-        rx.hstack(rx.foreach(ChatState.all_tags, tag_badge), spacing="2", wrap="wrap"),
+        rx.hstack(
+            rx.hstack(rx.foreach(ChatState.all_tags, tag_badge), spacing="2", wrap="wrap"),
+            rx.spacer(),
+            model_controls(),
+            width="100%",
+            wrap="wrap",
+        ),
         width="100%",
         spacing="3",
         padding="16px",
@@ -160,20 +167,11 @@ def chat_header() -> rx.Component:
 
 
 def open_chat() -> rx.Component:
-    """The open chat."""
+    """The open chat: header, messages of the active branch, composer."""
     return rx.vstack(
         chat_header(),
-        rx.box(
-            rx.callout(
-                "Replies are not built yet: the conversation engine (streaming on llama.cpp or Ollama, "
-                "branching, thinking blocks) is the next piece of work. Chats, personas, groups and tags "
-                "set here are saved now.",
-                icon="info",
-                color_scheme="violet",
-            ),
-            padding="24px",
-            flex="1",
-        ),
+        message_list(),
+        composer(),
         height="100vh",
         width="100%",
         spacing="0",

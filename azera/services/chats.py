@@ -207,3 +207,13 @@ def list_chats(session: Session, *, search: str = "", limit: int = 500) -> list[
         in_messages = select(ChatMessage.chat_id).where(func.lower(ChatMessage.content).like(pattern))
         query = query.where(or_(func.lower(Chat.title).like(pattern), col(Chat.id).in_(in_messages)))
     return list(session.exec(query))
+
+
+def set_chat_model(session: Session, chat_id: str, *, model: str, temperature: float | None) -> Chat:
+    """Override the persona's model and temperature for one chat ('' / None = persona default)."""
+    if temperature is not None and not 0.0 <= temperature <= 2.0:
+        raise ServiceError(f"Temperature must be between 0 and 2, not {temperature}")
+    chat = get_chat(session, chat_id)
+    chat.model_override = model.strip()[:200]
+    chat.temperature_override = temperature
+    return _touch(session, chat)

@@ -9,10 +9,10 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
+from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services import chats as chat_service
 from azera.services.personas import list_personas
-from azera.state.db import in_db
 
 CHAT_ROUTE = "/chat"
 T = TypeVar("T")

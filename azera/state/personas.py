@@ -8,11 +8,11 @@ import reflex as rx
 from sqlmodel import Session
 
 from azera.config import SEED_PERSONAS_DIR, get_settings
+from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services import personas as persona_service
 from azera.services.persona_files import PersonaFileError, parse_persona, render_persona
 from azera.services.startup import last_sync_problems
-from azera.state.db import in_db
 
 TEMPLATE_FILE = SEED_PERSONAS_DIR / "_template.md"
 

@@ -6,9 +6,9 @@ import json
 
 import reflex as rx
 
+from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services.preferences import Preferences, load_preferences, update_preferences
-from azera.state.db import in_db
 
 FONT_STACKS = {
     "Inter": "Inter, 'Segoe UI', system-ui, sans-serif",

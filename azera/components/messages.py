@@ -1,0 +1,246 @@
+"""Chat messages: markdown, collapsed thinking, copy, edit, regenerate, branch selector; the composer."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import Var
+
+from azera.components.shell import ACCENT
+from azera.state.conversation import ConversationState, MessageRow
+from azera.state.preferences import PreferencesState
+
+
+def _composer_keys(send_on_enter: Var[bool]) -> Var:
+    """Enter (or Ctrl/⌘+Enter when "Send on Enter" is off) submits; Shift+Enter always adds a line."""
+    return Var(
+        _js_expr=(
+            "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing && "
+            f"(({send_on_enter!s}) || e.ctrlKey || e.metaKey)) {{ e.preventDefault(); "
+            "if (!e.repeat && e.target.form) { e.target.form.requestSubmit(); } } }"
+        ),
+        _var_data=send_on_enter._get_all_var_data(),
+    )
+
+
+def branch_selector(message: MessageRow) -> rx.Component:
+    """``‹ n/m ›`` between alternative versions of a message."""
+    return rx.cond(
+        message["position"] != "",
+        rx.hstack(
+            rx.icon_button(
+                rx.icon("chevron-left", size=14),
+                size="1",
+                variant="ghost",
+                disabled=message["previous_id"] == "",
+                on_click=ConversationState.switch_branch(message["previous_id"]),
+                class_name="branch-previous",
+            ),
+            rx.text(message["position"], size="1", class_name="branch-position"),
+            rx.icon_button(
+                rx.icon("chevron-right", size=14),
+                size="1",
+                variant="ghost",
+                disabled=message["next_id"] == "",
+                on_click=ConversationState.switch_branch(message["next_id"]),
+                class_name="branch-next",
+            ),
+            spacing="1",
+            align="center",
+        ),
+    )
+
+
+def thinking_block(message: MessageRow) -> rx.Component:
+    """Reasoning, collapsed; hidden entirely when "Show thinking" is off."""
+    return rx.cond(
+        PreferencesState.show_thinking & (message["thinking"] != ""),
+        rx.el.details(
+            rx.el.summary("thinking…", cursor="pointer", color=rx.color("gray", 10)),
+            rx.text(message["thinking"], white_space="pre-wrap", size="2", color=rx.color("gray", 10)),
+            class_name="thinking-block",
+            padding_bottom="6px",
+        ),
+    )
+
+
+def status_badge(message: MessageRow) -> rx.Component:
+    """Marks a reply that was stopped or failed."""
+    return rx.match(
+        message["status"],
+        ("stopped", rx.badge("stopped", color_scheme="amber", class_name="status-badge")),
+        ("error", rx.badge("failed", color_scheme="red", class_name="status-badge")),
+        rx.fragment(),
+    )
+
+
+def inline_editor(message: MessageRow) -> rx.Component:
+    """Edit a user message; sending it starts a new branch."""
+    return rx.form(
+        rx.vstack(
+            rx.text_area(name="message", default_value=message["content"], width="100%", id="edit-message"),
+            rx.hstack(
+                rx.button("Cancel", type="button", variant="soft", on_click=ConversationState.cancel_edit),
+                rx.button("Send as new branch", type="submit", id="send-edit"),
+                justify="end",
+                width="100%",
+            ),
+            width="100%",
+        ),
+        on_submit=ConversationState.save_edit,
+        width="100%",
+    )
+
+
+def message_actions(message: MessageRow) -> rx.Component:
+    """Copy, edit / regenerate, branch selector."""
+    is_user = message["role"] == "user"
+    return rx.hstack(
+        branch_selector(message),
+        rx.icon_button(
+            rx.icon("copy", size=14),
+            size="1",
+            variant="ghost",
+            on_click=[rx.set_clipboard(message["content"]), rx.toast.info("Copied")],
+            class_name="copy-message",
+        ),
+        rx.cond(
+            is_user,
+            rx.icon_button(
+                rx.icon("pencil", size=14),
+                size="1",
+                variant="ghost",
+                on_click=ConversationState.start_edit(message["id"]),
+                disabled=ConversationState.streaming,
+                class_name="edit-message",
+            ),
+            rx.icon_button(
+                rx.icon("refresh-cw", size=14),
+                size="1",
+                variant="ghost",
+                on_click=ConversationState.regenerate(message["id"]),
+                disabled=ConversationState.streaming,
+                class_name="regenerate",
+            ),
+        ),
+        status_badge(message),
+        spacing="2",
+        align="center",
+    )
+
+
+def message_bubble(message: MessageRow) -> rx.Component:
+    """One message."""
+    is_user = message["role"] == "user"
+    return rx.box(
+        rx.cond(
+            ConversationState.editing_id == message["id"],
+            inline_editor(message),
+            rx.vstack(
+                thinking_block(message),
+                rx.box(
+                    rx.cond(
+                        (message["content"] == "") & (message["status"] == "streaming"),
+                        rx.hstack(rx.spinner(size="1"), rx.text("…", color=rx.color("gray", 10))),
+                        rx.markdown(message["content"], class_name="message-text"),
+                    ),
+                    background=rx.cond(is_user, rx.color("violet", 4), rx.color("gray", 3)),
+                    border=rx.cond(is_user, f"1px solid {ACCENT}55", f"1px solid {rx.color('gray', 5)}"),
+                    padding="4px 14px",
+                    border_radius="14px",
+                    max_width="100%",
+                ),
+                message_actions(message),
+                align=rx.cond(is_user, "end", "start"),
+                spacing="1",
+            ),
+        ),
+        class_name=rx.cond(is_user, "message user-message", "message assistant-message"),
+        align_self=rx.cond(is_user, "flex-end", "flex-start"),
+        max_width="80%",
+    )
+
+
+def composer() -> rx.Component:
+    """The message box with send and stop."""
+    return rx.form(
+        rx.hstack(
+            rx.text_area(
+                name="message",
+                id="composer",
+                placeholder=rx.cond(
+                    PreferencesState.send_on_enter,
+                    "Message… (Enter sends, Shift+Enter for a new line)",
+                    "Message… (Ctrl+Enter sends)",
+                ),
+                custom_attrs={"on_key_down": _composer_keys(PreferencesState.send_on_enter)},
+                flex="1",
+                rows="3",
+                max_length=16_000,
+            ),
+            rx.cond(
+                ConversationState.streaming,
+                rx.button(
+                    rx.icon("square"),
+                    "Stop",
+                    type="button",
+                    color_scheme="red",
+                    on_click=ConversationState.stop,
+                    id="stop",
+                ),
+                rx.button(rx.icon("send"), "Send", type="submit", id="send"),
+            ),
+            width="100%",
+            align="end",
+        ),
+        on_submit=ConversationState.send,
+        width="100%",
+        padding="12px 16px",
+        border_top=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def model_controls() -> rx.Component:
+    """Model and temperature for this chat."""
+    return rx.hstack(
+        rx.text("Model", size="2", color=rx.color("gray", 10)),
+        rx.select.root(
+            rx.select.trigger(placeholder=ConversationState.model_label, id="chat-model", min_width="180px"),
+            rx.select.content(
+                rx.select.item("persona default", value="persona default"),
+                rx.foreach(ConversationState.models, lambda name: rx.select.item(name, value=name)),
+            ),
+            value=rx.cond(ConversationState.model_override == "", "persona default", ConversationState.model_override),
+            on_change=ConversationState.set_model,
+        ),
+        rx.text("Temperature ", ConversationState.temperature, size="2", color=rx.color("gray", 10)),
+        rx.slider(
+            value=[ConversationState.temperature],
+            min=0,
+            max=2,
+            step=0.1,
+            on_value_commit=ConversationState.set_temperature,
+            width="140px",
+            id="temperature",
+        ),
+        align="center",
+        spacing="2",
+    )
+
+
+def message_list() -> rx.Component:
+    """All messages of the active branch."""
+    return rx.auto_scroll(
+        rx.vstack(
+            rx.foreach(ConversationState.messages, message_bubble),
+            rx.cond(
+                ConversationState.messages.length() == 0,
+                rx.text("Say hello — replies stream in as they are written.", color=rx.color("gray", 10)),
+            ),
+            spacing="4",
+            padding="16px 24px",
+            width="100%",
+            id="messages",
+        ),
+        flex="1",
+        width="100%",
+    )

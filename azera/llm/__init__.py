@@ -1,0 +1,1 @@
+"""Chat backends (llama.cpp in-process, Ollama) and prompt assembly."""

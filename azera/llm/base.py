@@ -1,0 +1,81 @@
+"""The one interface every chat backend implements."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Protocol, TypedDict
+
+
+class ChatTurn(TypedDict):
+    """One message as chat models take it."""
+
+    role: str
+    content: str
+
+
+class BackendError(RuntimeError):
+    """A backend failed in a way the user should see (model missing, server down…)."""
+
+
+class ModelNotFoundError(BackendError):
+    """The requested model is not installed."""
+
+
+@dataclasses.dataclass
+class ModelInfo:
+    """An installed chat model."""
+
+    name: str
+    backend: str
+    size_bytes: int = 0
+    family: str = ""
+    context_length: int = 0
+    path: str = ""
+
+
+@dataclasses.dataclass
+class PullProgress:
+    """One progress report while a model downloads."""
+
+    status: str
+    completed: int = 0
+    total: int = 0
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0..1 (0 when the size is unknown)."""
+        return self.completed / self.total if self.total else 0.0
+
+
+class ChatBackend(Protocol):
+    """Streams chat replies and manages models."""
+
+    name: str
+
+    def stream_chat(
+        self, model: str, messages: list[ChatTurn], *, temperature: float, max_tokens: int, stop: asyncio.Event
+    ) -> AsyncIterator[str]:
+        """Yield reply text pieces as the model produces them; end early once ``stop`` is set."""
+        ...
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Installed chat models (embedding-only models hidden)."""
+        ...
+
+    def pull_model(self, name: str) -> AsyncIterator[PullProgress]:
+        """Download a model, reporting progress."""
+        ...
+
+    async def delete_model(self, name: str) -> None:
+        """Remove an installed model."""
+        ...
+
+    async def count_tokens(self, model: str, text: str) -> int:
+        """Tokens ``text`` takes in ``model``'s tokenizer."""
+        ...
+
+    async def context_window(self, model: str) -> int:
+        """The context size (tokens) Azera will use with ``model``."""
+        ...

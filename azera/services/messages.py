@@ -1,0 +1,118 @@
+"""Chat messages as a tree: the active branch, edits (new branch), regenerations (siblings)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from azera.db.models import Chat, ChatMessage, utcnow
+from azera.services import NotFoundError, ServiceError
+from azera.services.chats import get_chat
+
+MAX_MESSAGE_CHARS = 16_000
+
+
+def clean_message(text: str) -> str:
+    """Validate what the user typed (not empty, within the limit)."""
+    text = text.strip()
+    if not text:
+        raise ServiceError("The message is empty")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ServiceError(f"The message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}")
+    return text
+
+
+def get_message(session: Session, message_id: str) -> ChatMessage:
+    """A message by id."""
+    message = session.get(ChatMessage, message_id)
+    if message is None:
+        raise NotFoundError(f"Unknown message '{message_id}'")
+    return message
+
+
+def _all(session: Session, chat_id: str) -> list[ChatMessage]:
+    return list(
+        session.exec(select(ChatMessage).where(ChatMessage.chat_id == chat_id).order_by(col(ChatMessage.created_at)))
+    )
+
+
+def active_branch(session: Session, chat: Chat) -> list[ChatMessage]:
+    """Messages from the root to the active leaf, oldest first."""
+    by_id = {message.id: message for message in _all(session, chat.id)}
+    path: list[ChatMessage] = []
+    current = by_id.get(chat.active_leaf_id or "")
+    while current is not None:
+        path.append(current)
+        current = by_id.get(current.parent_id or "")
+    return list(reversed(path))
+
+
+def siblings(session: Session, message: ChatMessage) -> list[ChatMessage]:
+    """Messages sharing ``message``'s parent and role (its alternative branches), oldest first."""
+    query = select(ChatMessage).where(ChatMessage.chat_id == message.chat_id, ChatMessage.role == message.role)
+    query = query.where(
+        col(ChatMessage.parent_id).is_(None)
+        if message.parent_id is None
+        else ChatMessage.parent_id == message.parent_id
+    )
+    return list(session.exec(query.order_by(col(ChatMessage.created_at))))
+
+
+def _append(session: Session, chat: Chat, *, parent_id: str | None, role: str, content: str, **fields) -> ChatMessage:
+    branch = 0
+    if parent_id is not None or role == "user":
+        probe = ChatMessage(chat_id=chat.id, parent_id=parent_id, role=role)
+        branch = len(siblings(session, probe))
+    message = ChatMessage(chat_id=chat.id, parent_id=parent_id, role=role, content=content, branch=branch, **fields)
+    session.add(message)
+    chat.active_leaf_id = message.id
+    chat.updated_at = utcnow()
+    session.add(chat)
+    session.flush()
+    return message
+
+
+def add_user_message(session: Session, chat_id: str, text: str) -> ChatMessage:
+    """Save what the user typed at the end of the active branch (before any model call)."""
+    chat = get_chat(session, chat_id)
+    return _append(session, chat, parent_id=chat.active_leaf_id, role="user", content=clean_message(text))
+
+
+def edit_user_message(session: Session, message_id: str, text: str) -> ChatMessage:
+    """Editing a user message starts a new branch beside it; the original stays."""
+    original = get_message(session, message_id)
+    if original.role != "user":
+        raise ServiceError("Only your own messages can be edited")
+    chat = get_chat(session, original.chat_id)
+    return _append(session, chat, parent_id=original.parent_id, role="user", content=clean_message(text))
+
+
+def start_reply(session: Session, chat_id: str, parent_id: str, model: str) -> ChatMessage:
+    """Create the (empty, streaming) assistant message answering ``parent_id``."""
+    chat = get_chat(session, chat_id)
+    parent = get_message(session, parent_id)
+    if parent.role != "user" or parent.chat_id != chat_id:
+        raise ServiceError("A reply must answer a user message of this chat")
+    return _append(session, chat, parent_id=parent_id, role="assistant", content="", model=model, status="streaming")
+
+
+def save_reply(session: Session, message_id: str, *, content: str, thinking: str, status: str) -> ChatMessage:
+    """Store the reply's text so far and its status (streaming, complete, stopped, error)."""
+    message = get_message(session, message_id)
+    message.content, message.thinking, message.status = content, thinking, status
+    session.add(message)
+    return message
+
+
+def switch_branch(session: Session, message_id: str) -> Chat:
+    """Make the branch through ``message_id`` active, following its newest descendants to a leaf."""
+    message = get_message(session, message_id)
+    chat = get_chat(session, message.chat_id)
+    children: dict[str | None, list[ChatMessage]] = {}
+    for row in _all(session, chat.id):
+        children.setdefault(row.parent_id, []).append(row)
+    leaf = message
+    while children.get(leaf.id):
+        leaf = children[leaf.id][-1]
+    chat.active_leaf_id = leaf.id
+    session.add(chat)
+    return chat

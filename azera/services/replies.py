@@ -1,0 +1,143 @@
+"""Produce a persona's reply: save the user's message, assemble the prompt, stream, persist.
+
+The UI, the command line and the API all go through ``generate_reply``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Literal
+
+from sqlmodel import Session
+
+from azera.config import get_settings
+from azera.db.engine import in_db, session_scope
+from azera.llm.base import BackendError, ChatBackend, ChatTurn
+from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
+from azera.llm.registry import default_model, get_backend
+from azera.llm.thinking import split_thinking
+from azera.services import ServiceError
+from azera.services import messages as message_service
+from azera.services.chats import get_chat
+from azera.services.personas import get_persona
+
+log = logging.getLogger(__name__)
+SAVE_EVERY_SECONDS = 1.0
+Mode = Literal["send", "edit", "regenerate"]
+
+
+@dataclasses.dataclass
+class ReplyEvent:
+    """One step of a reply as it streams."""
+
+    kind: Literal["started", "token", "done"]
+    chat_id: str
+    user_message_id: str
+    reply_id: str
+    content: str = ""
+    thinking: str = ""
+    status: str = "streaming"
+    error: str = ""
+    model: str = ""
+
+
+@dataclasses.dataclass
+class _Plan:
+    user_message_id: str
+    reply_id: str
+    model: str
+    temperature: float
+    parts: PromptParts
+
+
+def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: str) -> _Plan:
+    """Save the user's side first, then create the empty reply row (one transaction)."""
+    if mode == "send":
+        user = message_service.add_user_message(session, chat_id, text)
+    elif mode == "edit":
+        user = message_service.edit_user_message(session, target_id, text)
+    else:
+        answered = message_service.get_message(session, target_id)
+        if answered.role != "assistant":
+            raise ServiceError("Only replies can be regenerated")
+        user = message_service.get_message(session, answered.parent_id or "")
+    chat = get_chat(session, user.chat_id)
+    ai = get_persona(session, chat.ai_persona_id)
+    human = get_persona(session, chat.user_persona_id)
+    model = chat.model_override or ai.model or default_model()
+    temperature = chat.temperature_override if chat.temperature_override is not None else ai.temperature
+    chat.active_leaf_id = user.id
+    history = [
+        ChatTurn(role=m.role, content=m.content) for m in message_service.active_branch(session, chat) if m.content
+    ]
+    reply = message_service.start_reply(session, chat.id, user.id, model)
+    parts = PromptParts(ai.name, ai.body, human.name, human.body, history)
+    return _Plan(user.id, reply.id, model, temperature, parts)
+
+
+def _save(reply_id: str, raw: str, status: str) -> None:
+    split = split_thinking(raw)
+    with session_scope() as session:
+        message_service.save_reply(session, reply_id, content=split.content, thinking=split.thinking, status=status)
+
+
+async def generate_reply(
+    chat_id: str,
+    *,
+    mode: Mode = "send",
+    text: str = "",
+    target_id: str = "",
+    stop: asyncio.Event | None = None,
+    backend: ChatBackend | None = None,
+) -> AsyncIterator[ReplyEvent]:
+    """Stream a reply to a new message (``send``), an edited one (``edit``) or again (``regenerate``).
+
+    Raises:
+        ServiceError: Bad input (empty or huge message, unknown chat/message); nothing is saved.
+
+    """
+
+    def prepare(session: Session) -> _Plan:
+        return _prepare(session, chat_id, mode, text, target_id)
+
+    plan = await in_db(prepare)
+    stop = stop or asyncio.Event()
+    backend = backend or get_backend()
+    event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
+    yield event
+    raw, status, error = "", "complete", ""
+    try:
+        reply_tokens = get_settings().max_reply_tokens
+        messages, dropped = await build_messages(
+            plan.parts, backend=backend, model=plan.model, reply_tokens=reply_tokens
+        )
+        if dropped:
+            log.info("chat %s: %d oldest turns left out to fit the context", chat_id, dropped)
+        last_save = time.monotonic()
+        async for piece in backend.stream_chat(
+            plan.model, messages, temperature=plan.temperature, max_tokens=reply_tokens, stop=stop
+        ):
+            raw += piece
+            split = split_thinking(raw)
+            yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
+            if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                await asyncio.to_thread(_save, plan.reply_id, raw, "streaming")
+                last_save = time.monotonic()
+        if stop.is_set():
+            status = "stopped"
+    except (BackendError, PromptTooLongError) as failure:
+        status, error = "error", str(failure)
+        log.warning("chat %s: reply failed: %s", chat_id, failure)
+    except asyncio.CancelledError:
+        status = "stopped"
+        await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
+        raise
+    await asyncio.to_thread(_save, plan.reply_id, raw, status)
+    split = split_thinking(raw)
+    yield dataclasses.replace(
+        event, kind="done", content=split.content, thinking=split.thinking, status=status, error=error
+    )

@@ -1,0 +1,225 @@
+"""The open chat's messages: send, stream, stop, edit (new branch), regenerate, switch branches."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypedDict
+
+import reflex as rx
+from sqlmodel import Session
+
+from azera.db.engine import in_db
+from azera.llm.base import BackendError
+from azera.llm.registry import default_model, get_backend
+from azera.services import ServiceError
+from azera.services import chats as chat_service
+from azera.services import messages as message_service
+from azera.services.personas import get_persona
+from azera.services.replies import Mode, ReplyEvent, generate_reply
+
+UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
+_stops: dict[str, asyncio.Event] = {}
+
+
+class MessageRow(TypedDict):
+    """A message as the chat page shows it."""
+
+    id: str
+    role: str
+    content: str
+    thinking: str
+    status: str
+    model: str
+    position: str
+    previous_id: str
+    next_id: str
+
+
+def chat_id_from_path(path: str) -> str:
+    """The chat id in a ``/chat/<id>`` URL ('' elsewhere)."""
+    path = path.rstrip("/")
+    return path.removeprefix("/chat/") if path.startswith("/chat/") else ""
+
+
+def read_messages(session: Session, chat_id: str) -> list[MessageRow]:
+    """The active branch with each message's place among its alternatives."""
+    rows = []
+    for message in message_service.active_branch(session, chat_service.get_chat(session, chat_id)):
+        alternatives = [m.id for m in message_service.siblings(session, message)]
+        index = alternatives.index(message.id)
+        rows.append(
+            MessageRow(
+                id=message.id,
+                role=message.role,
+                content=message.content,
+                thinking=message.thinking,
+                status=message.status,
+                model=message.model,
+                position=f"{index + 1}/{len(alternatives)}" if len(alternatives) > 1 else "",
+                previous_id=alternatives[index - 1] if index > 0 else "",
+                next_id=alternatives[index + 1] if index + 1 < len(alternatives) else "",
+            )
+        )
+    return rows
+
+
+class ConversationState(rx.State):
+    """Messages of the open chat and the reply being streamed."""
+
+    chat_id: str = ""
+    messages: list[MessageRow] = []
+    streaming: bool = False
+    reply_id: str = ""
+    editing_id: str = ""
+    models: list[str] = []
+    model_override: str = ""
+    persona_model: str = ""
+    temperature: float = 0.7
+    temperature_overridden: bool = False
+
+    @rx.var
+    def model_label(self) -> str:
+        """The model replies will use."""
+        return self.model_override or self.persona_model or "default"
+
+    async def _reload(self) -> None:
+        chat_id = self.chat_id
+
+        def read(session: Session):
+            chat = chat_service.get_chat(session, chat_id)
+            persona = get_persona(session, chat.ai_persona_id)
+            return read_messages(session, chat_id), chat, persona
+
+        rows, chat, persona = await in_db(read)
+        self.messages = rows
+        self.model_override = chat.model_override
+        self.persona_model = persona.model or default_model()
+        self.temperature_overridden = chat.temperature_override is not None
+        self.temperature = chat.temperature_override if self.temperature_overridden else persona.temperature
+
+    @rx.event
+    async def load_page(self):
+        """Open the chat named in the URL and list the models to pick from."""
+        self.chat_id = chat_id_from_path(self.router.url.path)
+        self.editing_id = ""
+        self.messages = []
+        if not self.chat_id:
+            return
+        try:
+            await self._reload()
+            self.models = [model.name for model in await get_backend().list_models()]
+        except ServiceError:
+            self.chat_id = ""
+        except BackendError as error:
+            self.models = []
+            yield rx.toast.warning(f"Models could not be listed: {error}")
+
+    @rx.event(background=True)
+    async def send(self, form_data: dict):
+        """Send the composer's text and stream the reply."""
+        async with self:
+            text = str(form_data.get("message", ""))
+        async for event in self._run("send", text=text, clear_composer=True):
+            yield event
+
+    @rx.event(background=True)
+    async def save_edit(self, form_data: dict):
+        """Send an edited user message as a new branch."""
+        async with self:
+            target, text = self.editing_id, str(form_data.get("message", ""))
+            self.editing_id = ""
+        async for event in self._run("edit", text=text, target_id=target):
+            yield event
+
+    @rx.event(background=True)
+    async def regenerate(self, message_id: str):
+        """Write a new reply beside an existing one."""
+        async for event in self._run("regenerate", target_id=message_id):
+            yield event
+
+    async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):
+        async with self:
+            if self.streaming or not self.chat_id:
+                return
+            self.streaming = True
+            chat_id = self.chat_id
+        stop = asyncio.Event()
+        last_push, reply_id = 0.0, ""
+        try:
+            async for reply in generate_reply(chat_id, mode=mode, text=text, target_id=target_id, stop=stop):
+                if reply.kind == "started":
+                    reply_id = reply.reply_id
+                    _stops[reply_id] = stop
+                    async with self:
+                        self.reply_id = reply.reply_id
+                        await self._reload()
+                    if clear_composer:
+                        yield rx.set_value("composer", "")
+                elif reply.kind == "token" and asyncio.get_running_loop().time() - last_push >= UI_UPDATE_SECONDS:
+                    last_push = asyncio.get_running_loop().time()
+                    async with self:
+                        self._show_partial(reply)
+                elif reply.kind == "done":
+                    async with self:
+                        await self._reload()
+                    if reply.error:
+                        yield rx.toast.error(f"The reply failed: {reply.error}")
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
+        finally:
+            _stops.pop(reply_id, None)
+            async with self:
+                self.streaming = False
+                self.reply_id = ""
+
+    def _show_partial(self, reply: ReplyEvent) -> None:
+        if self.messages and self.messages[-1]["id"] == reply.reply_id:
+            last = dict(self.messages[-1])
+            last["content"], last["thinking"] = reply.content, reply.thinking
+            self.messages = [*self.messages[:-1], MessageRow(**last)]  # type: ignore[typeddict-item]
+
+    @rx.event
+    def stop(self):
+        """Stop the reply being streamed (what was written so far is kept)."""
+        if self.reply_id in _stops:
+            _stops[self.reply_id].set()
+
+    @rx.event
+    def start_edit(self, message_id: str):
+        """Open the inline editor on one of the user's messages."""
+        self.editing_id = message_id
+
+    @rx.event
+    def cancel_edit(self):
+        """Close the inline editor."""
+        self.editing_id = ""
+
+    @rx.event
+    async def switch_branch(self, message_id: str):
+        """Show the branch through ``message_id``."""
+        if not message_id or self.streaming:
+            return
+        await in_db(lambda session: message_service.switch_branch(session, message_id))
+        await self._reload()
+
+    async def _save_model(self, model: str, temperature: float | None):
+        chat_id = self.chat_id
+        try:
+            await in_db(
+                lambda session: chat_service.set_chat_model(session, chat_id, model=model, temperature=temperature)
+            )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        await self._reload()
+        return None
+
+    @rx.event
+    async def set_model(self, model: str):
+        """Use another model for this chat ('persona default' clears the override)."""
+        override = "" if model == "persona default" else model
+        return await self._save_model(override, self.temperature if self.temperature_overridden else None)
+
+    @rx.event
+    async def set_temperature(self, value: list[float]):
+        """Override the persona's temperature for this chat."""
+        return await self._save_model(self.model_override, round(float(value[0]), 2))
