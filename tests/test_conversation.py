@@ -34,7 +34,7 @@ def _branch(chat_id: str) -> list[tuple[str, str]]:
         return [(m.role, m.content) for m in svc.active_branch(session, chat_service.get_chat(session, chat_id))]
 
 
-def _reply(chat_id: str, role: str = "assistant"):  # noqa: ANN202
+def _reply(chat_id: str, role: str = "assistant"):
     with session_scope() as session:
         return [m for m in svc.active_branch(session, chat_service.get_chat(session, chat_id)) if m.role == role][-1]
 

@@ -62,17 +62,3 @@ def memories() -> rx.Component:
             "Knowledge base uploads (txt, md, pdf) per persona",
         ],
     )
-
-
-@shell("Models")
-def models() -> rx.Component:
-    """Model management."""
-    return not_built(
-        "Models",
-        "Model listing, pulling and deleting arrive with the conversation engine.",
-        [
-            "GGUF files in the models folder (llama.cpp)",
-            "Installed Ollama models, pull with progress, delete",
-            "Default model choice",
-        ],
-    )

@@ -22,6 +22,7 @@ class Preferences(BaseModel):
     font: Literal["Inter", "System", "Serif", "Mono"] = "Inter"
     code_font: Literal["JetBrains Mono", "Fira Code", "System Mono"] = "JetBrains Mono"
     font_size: int = Field(default=15, ge=11, le=24)
+    default_model: str = Field(default="", max_length=200)
 
 
 def load_preferences(session: Session) -> Preferences:

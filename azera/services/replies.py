@@ -24,6 +24,7 @@ from azera.services import ServiceError
 from azera.services import messages as message_service
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
+from azera.services.preferences import load_preferences
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_SECONDS = 1.0
@@ -68,7 +69,7 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     chat = get_chat(session, user.chat_id)
     ai = get_persona(session, chat.ai_persona_id)
     human = get_persona(session, chat.user_persona_id)
-    model = chat.model_override or ai.model or default_model()
+    model = chat.model_override or ai.model or load_preferences(session).default_model or default_model()
     temperature = chat.temperature_override if chat.temperature_override is not None else ai.temperature
     chat.active_leaf_id = user.id
     history = [

@@ -1,0 +1,91 @@
+"""Talking to a persona in the browser on the embedded llama.cpp model."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+REPLY_TIMEOUT = 60_000
+
+
+def _new_chat(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/")
+    expect(page.locator("#nav-chat")).to_be_visible()
+    page.click("#new-chat")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+
+
+def _send(page: Page, text: str) -> None:
+    page.fill("#composer", text)
+    page.press("#composer", "Enter")
+
+
+def test_send_stream_regenerate_switch_branches_and_reload(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    _send(page, "Write two sentences about lighthouses.")
+    expect(page.locator(".user-message")).to_contain_text("lighthouses")
+    expect(page.locator("#composer")).to_have_value("")
+    reply = page.locator(".assistant-message .message-text").last
+    # Tokens arrive while the reply is still being written (the Stop button is up).
+    expect(page.locator("#stop")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(reply).not_to_be_empty(timeout=REPLY_TIMEOUT)
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    first_reply = reply.inner_text()
+    assert len(first_reply.split()) > 3
+
+    page.locator(".assistant-message .regenerate").last.click()
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(page.locator(".assistant-message .branch-position")).to_have_text("2/2", timeout=REPLY_TIMEOUT)
+    page.locator(".assistant-message .branch-previous").click()
+    expect(page.locator(".assistant-message .branch-position")).to_have_text("1/2")
+    expect(reply).to_have_text(first_reply)
+
+    page.reload()
+    expect(page.locator(".user-message")).to_contain_text("lighthouses")
+    expect(page.locator(".assistant-message .branch-position")).to_have_text("1/2")
+    expect(page.locator(".assistant-message .message-text")).to_have_text(first_reply)
+
+
+def test_edit_starts_a_new_branch(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    _send(page, "My cat is called Miso.")
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(page.locator(".assistant-message")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    page.locator(".user-message .edit-message").click()
+    page.fill("#edit-message", "My dog is called Pepper.")
+    page.click("#send-edit")
+    expect(page.locator(".user-message .message-text")).to_have_text("My dog is called Pepper.")
+    expect(page.locator(".user-message .branch-position")).to_have_text("2/2")
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    page.locator(".user-message .branch-previous").click()
+    expect(page.locator(".user-message .message-text")).to_have_text("My cat is called Miso.")
+    expect(page.locator(".assistant-message")).to_have_count(1)
+
+
+def test_stop_keeps_the_partial_reply(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    _send(page, "Tell me a very long story about a dragon and a wizard, with many chapters.")
+    expect(page.locator("#stop")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(page.locator(".assistant-message .message-text").last).not_to_be_empty(timeout=REPLY_TIMEOUT)
+    page.click("#stop")
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(page.locator(".assistant-message .status-badge")).to_have_text("stopped")
+    page.reload()
+    expect(page.locator(".assistant-message .status-badge")).to_have_text("stopped")
+    expect(page.locator(".assistant-message .message-text")).not_to_be_empty()
+
+
+def test_empty_and_oversized_messages_are_refused_without_losing_text(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    page.fill("#composer", "   ")
+    page.press("#composer", "Enter")
+    expect(page.get_by_text("The message is empty")).to_be_visible()
+    expect(page.locator(".user-message")).to_have_count(0)
+
+
+def test_models_page_lists_the_shipped_model(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/models")
+    expect(page.locator(".model-row")).to_contain_text("smollm2-135m-instruct")
+    expect(page.locator(".model-row")).to_contain_text("default")
+    expect(page.get_by_text("llama.cpp has no model registry")).to_be_visible()
