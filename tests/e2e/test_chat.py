@@ -89,3 +89,39 @@ def test_models_page_lists_the_shipped_model(page: Page, app_url: str) -> None:
     expect(page.locator(".model-row")).to_contain_text("smollm2-135m-instruct")
     expect(page.locator(".model-row")).to_contain_text("default")
     expect(page.get_by_text("llama.cpp has no model registry")).to_be_visible()
+
+
+def test_thinking_is_collapsed_and_hidden_when_turned_off(page: Page, app_url: str, app_data) -> None:
+    import sqlite3
+    import uuid
+
+    _new_chat(page, app_url)
+    chat_id = page.url.rsplit("/chat/", 1)[1]
+    user_id, reply_id = uuid.uuid4().hex, uuid.uuid4().hex
+    with sqlite3.connect(app_data / "azera.db") as db:
+        now = "2026-11-23 10:00:00.000000"
+        insert = (
+            "INSERT INTO chatmessage (id, chat_id, parent_id, branch, role, content, thinking, model, status,"
+            " created_at) VALUES (?, ?, ?, 0, ?, ?, ?, 'm', 'complete', ?)"
+        )
+        db.execute(insert, (user_id, chat_id, None, "user", "Why is the sky blue?", "", now))
+        db.execute(insert, (reply_id, chat_id, user_id, "assistant", "Rayleigh scattering.", "Light scatters.", now))
+        db.execute("UPDATE chat SET active_leaf_id = ? WHERE id = ?", (reply_id, chat_id))
+    page.reload()
+    block = page.locator(".assistant-message .thinking-block")
+    expect(block).to_be_visible()
+    expect(block).not_to_have_attribute("open", "")
+    expect(block.locator("summary")).to_have_text("thinking…")
+    expect(page.locator(".assistant-message .message-text")).to_have_text("Rayleigh scattering.")
+    block.locator("summary").click()
+    expect(block).to_contain_text("Light scatters.")
+
+    page.goto(app_url + "/settings")
+    page.click("#show-thinking")
+    expect(page.locator("#show-thinking")).to_have_attribute("data-state", "unchecked")
+    page.goto(app_url + f"/chat/{chat_id}")
+    expect(page.locator(".assistant-message .message-text")).to_have_text("Rayleigh scattering.")
+    expect(page.locator(".thinking-block")).to_have_count(0)
+    page.goto(app_url + "/settings")
+    page.click("#show-thinking")
+    expect(page.locator("#show-thinking")).to_have_attribute("data-state", "checked")
