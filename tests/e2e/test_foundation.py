@@ -83,6 +83,24 @@ def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) 
     stored = json.loads(page.evaluate("() => localStorage.getItem('azera_preferences')"))
     assert stored["send_on_enter"] is False
 
+    # With "Send on Enter" off, Enter adds a line and Ctrl+Enter sends.
+    page.goto(app_url + "/")
+    page.click("#new-chat")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    composer = page.locator("#composer")
+    composer.fill("first line")
+    composer.press("Enter")
+    composer.type("second line")
+    expect(composer).to_have_value("first line\nsecond line")
+    expect(page.locator(".user-message")).to_have_count(0)
+    composer.press("Control+Enter")
+    expect(page.locator(".user-message .message-text")).to_contain_text("second line")
+    expect(page.locator("#send")).to_be_visible(timeout=60_000)
+
+    page.goto(app_url + "/settings")
+    page.click("#send-on-enter")
+    expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "checked")
+
 
 def test_unbuilt_pages_say_so(page: Page, app_url: str) -> None:
     for name in ("canvas", "dreams", "journal", "memories"):
