@@ -27,6 +27,7 @@ class PreferencesState(rx.State):
     font: str = "Inter"
     code_font: str = "JetBrains Mono"
     font_size: int = 15
+    default_model: str = ""
     mirror: str = rx.LocalStorage("", name="azera_preferences", sync=True)
     loaded: bool = False
 

@@ -35,8 +35,8 @@ def test_send_stream_regenerate_switch_branches_and_reload(page: Page, app_url: 
     assert len(first_reply.split()) > 3
 
     page.locator(".assistant-message .regenerate").last.click()
-    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
     expect(page.locator(".assistant-message .branch-position")).to_have_text("2/2", timeout=REPLY_TIMEOUT)
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)  # the regenerated reply is finished
     page.locator(".assistant-message .branch-previous").click()
     expect(page.locator(".assistant-message .branch-position")).to_have_text("1/2")
     expect(reply).to_have_text(first_reply)
