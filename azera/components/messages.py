@@ -22,28 +22,25 @@ def _composer_keys(send_on_enter: Var[bool]) -> Var:
     )
 
 
+def _branch_arrow(icon: str, target_id: rx.Var[str], class_name: str) -> rx.Component:
+    return rx.icon_button(
+        rx.icon(icon, size=14),
+        size="1",
+        variant="ghost",
+        disabled=(target_id == "") | ConversationState.streaming,
+        on_click=ConversationState.switch_branch(target_id),
+        class_name=class_name,
+    )
+
+
 def branch_selector(message: MessageRow) -> rx.Component:
     """``‹ n/m ›`` between alternative versions of a message."""
     return rx.cond(
         message["position"] != "",
         rx.hstack(
-            rx.icon_button(
-                rx.icon("chevron-left", size=14),
-                size="1",
-                variant="ghost",
-                disabled=(message["previous_id"] == "") | ConversationState.streaming,
-                on_click=ConversationState.switch_branch(message["previous_id"]),
-                class_name="branch-previous",
-            ),
+            _branch_arrow("chevron-left", message["previous_id"], "branch-previous"),
             rx.text(message["position"], size="1", class_name="branch-position"),
-            rx.icon_button(
-                rx.icon("chevron-right", size=14),
-                size="1",
-                variant="ghost",
-                disabled=(message["next_id"] == "") | ConversationState.streaming,
-                on_click=ConversationState.switch_branch(message["next_id"]),
-                class_name="branch-next",
-            ),
+            _branch_arrow("chevron-right", message["next_id"], "branch-next"),
             spacing="1",
             align="center",
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.dialogs import confirm_delete
 from azera.components.messages import composer, message_list, model_controls
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
@@ -103,22 +104,12 @@ def tag_badge(name: rx.Var[str]) -> rx.Component:
 
 def delete_button() -> rx.Component:
     """Delete the open chat after confirmation."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.icon_button(rx.icon("trash-2"), color_scheme="red", variant="soft", id="delete-chat")
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete this chat?"),
-            rx.alert_dialog.description("Its messages and their memories are deleted too."),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=ChatState.delete_chat, id="confirm-delete-chat")
-                ),
-                justify="end",
-                spacing="3",
-            ),
-        ),
+    return confirm_delete(
+        rx.icon_button(rx.icon("trash-2"), color_scheme="red", variant="soft", id="delete-chat"),
+        "Delete this chat?",
+        "Its messages and their memories are deleted too.",
+        ChatState.delete_chat,
+        "confirm-delete-chat",
     )
 
 

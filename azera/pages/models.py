@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.dialogs import confirm_delete
 from azera.components.shell import page_header, shell
 from azera.state.models import ModelRow, ModelsState
 
 
 def delete_button(model: ModelRow) -> rx.Component:
     """Delete after confirmation."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.icon_button(rx.icon("trash-2"), size="1", color_scheme="red", variant="soft")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete ", model["name"], "?"),
-            rx.alert_dialog.description("The model's files are removed from disk."),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=ModelsState.delete(model["name"]))
-                ),
-                justify="end",
-                spacing="3",
-            ),
-        ),
+    return confirm_delete(
+        rx.icon_button(rx.icon("trash-2"), size="1", color_scheme="red", variant="soft"),
+        "Delete " + model["name"] + "?",
+        "The model's files are removed from disk.",
+        ModelsState.delete(model["name"]),
     )
 
 

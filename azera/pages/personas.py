@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.dialogs import confirm_delete
 from azera.components.shell import page_header, shell
 from azera.state.personas import PersonaRow, PersonaState, VersionRow
 
@@ -42,30 +43,16 @@ def version_item(version: VersionRow) -> rx.Component:
 
 def delete_dialog() -> rx.Component:
     """Confirm before deleting (built-in personas say so)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(rx.icon("trash-2"), "Delete", color_scheme="red", variant="soft", id="delete-persona")
+    return confirm_delete(
+        rx.button(rx.icon("trash-2"), "Delete", color_scheme="red", variant="soft", id="delete-persona"),
+        "Delete " + PersonaState.selected_name + "?",
+        rx.cond(
+            PersonaState.selected_seeded,
+            "This is a built-in persona. Its file goes to the trash folder and its versions are kept.",
+            "Its file goes to the trash folder and its versions are kept.",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete ", PersonaState.selected_name, "?"),
-            rx.alert_dialog.description(
-                rx.cond(
-                    PersonaState.selected_seeded,
-                    "This is a built-in persona. Its file goes to the trash folder and its versions are kept.",
-                    "Its file goes to the trash folder and its versions are kept.",
-                )
-            ),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Delete", color_scheme="red", on_click=PersonaState.delete_selected, id="confirm-delete-persona"
-                    )
-                ),
-                justify="end",
-                spacing="3",
-            ),
-        ),
+        PersonaState.delete_selected,
+        "confirm-delete-persona",
     )
 
 

@@ -106,3 +106,24 @@ def test_unbuilt_pages_say_so(page: Page, app_url: str) -> None:
     for name in ("canvas", "dreams", "journal", "memories"):
         page.goto(f"{app_url}/{name}")
         expect(page.locator("#not-built")).to_contain_text("Not built yet")
+
+
+def test_deleting_asks_first(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/")
+    page.click("#new-chat")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    chat_id = page.url.rsplit("/chat/", 1)[1]
+    page.click("#delete-chat")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator(f".chat-link[href$='{chat_id}']")).to_have_count(1)
+    page.click("#delete-chat")
+    page.click("#confirm-delete-chat")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator(f".chat-link[href$='{chat_id}']")).to_have_count(0)
+
+    page.goto(app_url + "/personas")
+    page.locator(".persona-item", has_text="Areza").click()
+    page.click("#delete-persona")
+    expect(page.get_by_text("This is a built-in persona")).to_be_visible()
+    page.click("#confirm-delete-persona")
+    expect(page.locator(".persona-item", has_text="Areza")).to_have_count(0)
