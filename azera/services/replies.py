@@ -20,6 +20,8 @@ from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
 from azera.llm.registry import default_model, get_backend
 from azera.llm.thinking import split_thinking
+from azera.memory.registry import try_memory_service
+from azera.memory.service import MemoryService, RecalledMemory, memories_block
 from azera.services import ServiceError
 from azera.services import messages as message_service
 from azera.services.chats import get_chat
@@ -53,6 +55,10 @@ class _Plan:
     model: str
     temperature: float
     parts: PromptParts
+    persona_id: str
+    query: str
+    memory_enabled: bool
+    memory_ids: list[str] = dataclasses.field(default_factory=list)
 
 
 def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: str) -> _Plan:
@@ -77,7 +83,65 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     ]
     reply = message_service.start_reply(session, chat.id, user.id, model)
     parts = PromptParts(ai.name, ai.body, human.name, human.body, history)
-    return _Plan(user.id, reply.id, model, temperature, parts)
+    plan = _Plan(user.id, reply.id, model, temperature, parts, ai.id, user.content, ai.memory_enabled)
+    if ai.memory_enabled and mode != "regenerate":
+        memory = MemoryService.record(
+            session,
+            text=user.content,
+            persona_id=ai.id,
+            kind="conversation",
+            chat_id=chat.id,
+            message_id=user.id,
+            source="user",
+            created_at=user.created_at,
+        )
+        plan.memory_ids.append(memory.id)
+    return plan
+
+
+async def _recall(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
+    """Memories for the prompt; a memory failure costs recall, never the reply."""
+    service = try_memory_service() if plan.memory_enabled else None
+    if service is None:
+        return []
+    try:
+        return await asyncio.to_thread(service.retrieve, plan.query, persona_id=plan.persona_id, chat_id=chat_id)
+    except Exception as error:
+        log.warning("chat %s: recall failed, replying without memories: %s", chat_id, error)
+        return []
+
+
+def _remember_reply(plan: _Plan, chat_id: str, content: str, recalled: list[RecalledMemory]) -> list[str]:
+    """Store the recalled list on the reply and the reply itself as a memory; returns memory ids to index."""
+    with session_scope() as session:
+        reply = message_service.get_message(session, plan.reply_id)
+        reply.recalled = [dataclasses.asdict(memory) for memory in recalled]
+        session.add(reply)
+        if plan.memory_enabled and content:
+            memory = MemoryService.record(
+                session,
+                text=content,
+                persona_id=plan.persona_id,
+                kind="conversation",
+                chat_id=chat_id,
+                message_id=plan.reply_id,
+                source="assistant",
+            )
+            return [*plan.memory_ids, memory.id]
+    return list(plan.memory_ids)
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _index_later(memory_ids: list[str]) -> None:
+    """Index in the background: the reply never waits for embeddings."""
+    service = try_memory_service()
+    if service is None or not memory_ids:
+        return
+    task = asyncio.create_task(asyncio.to_thread(service.index, memory_ids))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
 
 
 def _save(reply_id: str, raw: str, status: str) -> None:
@@ -111,6 +175,8 @@ async def generate_reply(
     event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
     yield event
     raw, status, error = "", "complete", ""
+    recalled = await _recall(plan, chat_id)
+    plan.parts.memories = memories_block(recalled)
     try:
         reply_tokens = get_settings().max_reply_tokens
         messages, dropped = await build_messages(
@@ -139,6 +205,7 @@ async def generate_reply(
         raise
     await asyncio.to_thread(_save, plan.reply_id, raw, status)
     split = split_thinking(raw)
+    _index_later(await asyncio.to_thread(_remember_reply, plan, chat_id, split.content, recalled))
     yield dataclasses.replace(
         event, kind="done", content=split.content, thinking=split.thinking, status=status, error=error
     )

@@ -1,0 +1,1 @@
+"""Memory: embeddings, semantic / lexical / working stores, hybrid retrieval."""

@@ -1,0 +1,59 @@
+"""The process-wide memory service, built from settings (embedded defaults unless a URL is set)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from azera.config import get_settings
+from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
+from azera.memory.lexical import FtsLexicalStore
+from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
+from azera.memory.service import MemoryService
+from azera.memory.working import LocalTTLStore, RedisStore, WorkingMemory
+
+log = logging.getLogger(__name__)
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def build_embedder() -> Embedder:
+    """MiniLM (ONNX) unless an Ollama embedding model is configured."""
+    settings = get_settings()
+    if settings.ollama_host and settings.embedding_model != DEFAULT_EMBEDDING_MODEL:
+        return OllamaEmbedder(settings.ollama_host, settings.embedding_model)
+    return OnnxMiniLM()
+
+
+def build_working_memory() -> WorkingMemory:
+    """Redis when configured, else in-process."""
+    settings = get_settings()
+    return RedisStore(settings.redis_url) if settings.redis_url else LocalTTLStore()
+
+
+def build_semantic(dimension: int) -> SemanticStore:
+    """A Qdrant server when configured, else the embedded engine in the data folder."""
+    settings = get_settings()
+    if settings.qdrant_url:
+        return QdrantClientStore(settings.qdrant_url, dimension)
+    return EdgeSemanticStore(settings.data_dir / "semantic", dimension)
+
+
+@functools.cache
+def get_memory_service() -> MemoryService:
+    """The memory service for this process."""
+    embedder = build_embedder()
+    return MemoryService(
+        embedder=embedder,
+        semantic=build_semantic(embedder.dimension),
+        lexical=FtsLexicalStore(get_settings().data_dir / "lexical.db"),
+        working=build_working_memory(),
+    )
+
+
+def try_memory_service() -> MemoryService | None:
+    """The memory service, or None (logged) when a layer cannot even start: chat goes on without recall."""
+    try:
+        return get_memory_service()
+    except Exception as error:
+        log.warning("memory is unavailable, replies go on without recall: %s", error)
+        return None

@@ -1,0 +1,207 @@
+"""Semantic memory: vectors with payload filters, in the embedded Qdrant engine or a Qdrant server."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from azera.memory.records import Hit, IndexedMemory, SearchScope
+
+KEYWORD_FIELDS = ("persona_id", "chat_id", "kind", "tier")
+
+
+def _payload(item: IndexedMemory) -> dict:
+    return {
+        "persona_id": item.persona_id,
+        "chat_id": item.chat_id,
+        "kind": item.kind,
+        "tier": item.tier,
+        "created_at": item.created_at,
+    }
+
+
+class SemanticStore(Protocol):
+    """Vector search restricted by a scope."""
+
+    name: str
+
+    def upsert(self, items: list[IndexedMemory], vectors: np.ndarray) -> None:
+        """Add or replace memories."""
+        ...
+
+    def delete(self, ids: list[str]) -> None:
+        """Remove memories."""
+        ...
+
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
+        """Nearest memories inside ``scope``, best first; scores are cosine similarities."""
+        ...
+
+    def count(self) -> int:
+        """How many memories are indexed."""
+        ...
+
+    def clear(self) -> None:
+        """Remove everything (before a rebuild)."""
+        ...
+
+
+class EdgeSemanticStore:
+    """The Qdrant engine embedded in-process (``qdrant-edge-py``), persisted in a folder."""
+
+    name = "embedded Qdrant engine"
+
+    def __init__(self, path: Path, dimension: int) -> None:
+        self.path, self.dimension = path, dimension
+        self._lock = threading.Lock()
+        self._shard = self._open()
+
+    def _open(self):
+        import qdrant_edge as qe
+
+        if (self.path / "edge_config.json").exists() or any(self.path.glob("*")):
+            return qe.EdgeShard.load(str(self.path))
+        self.path.mkdir(parents=True, exist_ok=True)
+        shard = qe.EdgeShard.create(
+            str(self.path), qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=self.dimension, distance=qe.Distance.Cosine))
+        )
+        for field in KEYWORD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+        shard.update(qe.UpdateOperation.create_field_index("created_at", qe.PayloadSchemaType.Float))
+        return shard
+
+    def _filter(self, scope: SearchScope):
+        import qdrant_edge as qe
+
+        must = [qe.FieldCondition(key="persona_id", match=qe.MatchValue(scope.persona_id))]
+        if scope.before is not None:
+            must.append(qe.FieldCondition(key="created_at", range=qe.RangeFloat(lt=scope.before)))
+        if scope.kinds:
+            must.append(qe.FieldCondition(key="kind", match=qe.MatchAny(list(scope.kinds))))
+        if scope.tiers:
+            must.append(qe.FieldCondition(key="tier", match=qe.MatchAny(list(scope.tiers))))
+        must_not = [qe.FieldCondition(key="chat_id", match=qe.MatchValue(scope.exclude_chat_id))]
+        return qe.Filter(must=must, must_not=must_not if scope.exclude_chat_id else None)
+
+    def upsert(self, items: list[IndexedMemory], vectors: np.ndarray) -> None:
+        """See SemanticStore."""
+        import qdrant_edge as qe
+
+        points = [
+            qe.Point(item.point_id, vector.tolist(), _payload(item))
+            for item, vector in zip(items, vectors, strict=False)
+        ]
+        with self._lock:
+            self._shard.update(qe.UpdateOperation.upsert_points(points))
+            self._shard.flush()
+
+    def delete(self, ids: list[str]) -> None:
+        """See SemanticStore."""
+        import qdrant_edge as qe
+
+        with self._lock:
+            self._shard.update(qe.UpdateOperation.delete_points([str(uuid.UUID(hex=i)) for i in ids]))
+            self._shard.flush()
+
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
+        """See SemanticStore."""
+        import qdrant_edge as qe
+
+        request = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=self._filter(scope))
+        with self._lock:
+            points = self._shard.query(request)
+        return [Hit(uuid.UUID(str(point.id)).hex, float(point.score)) for point in points]
+
+    def count(self) -> int:
+        """See SemanticStore."""
+        with self._lock:
+            return int(self._shard.info().points_count)
+
+    def clear(self) -> None:
+        """See SemanticStore."""
+        import shutil
+
+        with self._lock:
+            self._shard.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+            self._shard = self._open()
+
+    def close(self) -> None:
+        """Flush and release the shard."""
+        with self._lock:
+            self._shard.close()
+
+
+class QdrantClientStore:
+    """A Qdrant server (``AZERA_QDRANT_URL``) through qdrant-client; ``":memory:"`` or a path uses its local mode."""
+
+    name = "Qdrant"
+
+    def __init__(self, location: str, dimension: int, collection: str = "memories", api_key: str = "") -> None:
+        from qdrant_client import QdrantClient, models
+
+        self.models = models
+        self.collection, self.dimension = collection, dimension
+        if location.startswith(("http://", "https://")):
+            self.client = QdrantClient(url=location, api_key=api_key or None, timeout=5)
+        elif location == ":memory:":
+            self.client = QdrantClient(location=":memory:")
+        else:
+            self.client = QdrantClient(path=location)
+        self._ensure()
+
+    def _ensure(self) -> None:
+        models = self.models
+        if not self.client.collection_exists(self.collection):
+            self.client.create_collection(
+                self.collection,
+                vectors_config=models.VectorParams(size=self.dimension, distance=models.Distance.COSINE),
+            )
+            for field in KEYWORD_FIELDS:
+                self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.KEYWORD)
+            self.client.create_payload_index(self.collection, "created_at", models.PayloadSchemaType.FLOAT)
+
+    def _filter(self, scope: SearchScope):
+        models = self.models
+        must: list = [models.FieldCondition(key="persona_id", match=models.MatchValue(value=scope.persona_id))]
+        if scope.before is not None:
+            must.append(models.FieldCondition(key="created_at", range=models.Range(lt=scope.before)))
+        if scope.kinds:
+            must.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(scope.kinds))))
+        if scope.tiers:
+            must.append(models.FieldCondition(key="tier", match=models.MatchAny(any=list(scope.tiers))))
+        must_not = [models.FieldCondition(key="chat_id", match=models.MatchValue(value=scope.exclude_chat_id))]
+        return models.Filter(must=must, must_not=must_not if scope.exclude_chat_id else None)
+
+    def upsert(self, items: list[IndexedMemory], vectors: np.ndarray) -> None:
+        """See SemanticStore."""
+        points = [
+            self.models.PointStruct(id=item.point_id, vector=vector.tolist(), payload=_payload(item))
+            for item, vector in zip(items, vectors, strict=False)
+        ]
+        self.client.upsert(self.collection, points=points, wait=True)
+
+    def delete(self, ids: list[str]) -> None:
+        """See SemanticStore."""
+        selector = self.models.PointIdsList(points=[str(uuid.UUID(hex=i)) for i in ids])
+        self.client.delete(self.collection, points_selector=selector, wait=True)
+
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
+        """See SemanticStore."""
+        result = self.client.query_points(
+            self.collection, query=vector.tolist(), query_filter=self._filter(scope), limit=limit
+        )
+        return [Hit(uuid.UUID(str(point.id)).hex, float(point.score)) for point in result.points]
+
+    def count(self) -> int:
+        """See SemanticStore."""
+        return int(self.client.count(self.collection).count)
+
+    def clear(self) -> None:
+        """See SemanticStore."""
+        self.client.delete_collection(self.collection)
+        self._ensure()
