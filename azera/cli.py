@@ -152,6 +152,36 @@ def cmd_models(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_memory(args: argparse.Namespace) -> int:
+    """Add a memory, search memories, or rebuild every index from SQL."""
+    from azera.db.engine import session_scope
+    from azera.memory.registry import get_memory_service
+    from azera.memory.service import MemoryService
+    from azera.services import ServiceError
+    from azera.services.personas import get_persona
+    from azera.services.startup import prepare
+
+    prepare()
+    service = get_memory_service()
+    try:
+        if args.action == "add":
+            with session_scope() as session:
+                get_persona(session, args.persona)
+                memory = MemoryService.record(session, text=args.text, persona_id=args.persona, kind=args.kind)
+            service.index([memory.id])
+            print(f"added {memory.id} ({args.kind}) for {args.persona}")
+        elif args.action == "search":
+            for n, hit in enumerate(service.retrieve(args.query, persona_id=args.persona, chat_id=""), start=1):
+                sources = ", ".join(f"{name} {score:.3f}" for name, score in hit.sources.items())
+                print(f"{n}. [{hit.created_at}] ({hit.kind}) {hit.text}\n   fused {hit.score:.4f}: {sources}")
+        else:
+            print(f"reindexed {service.reindex()} memories from SQL")
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its figures."""
     import asyncio
@@ -195,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list installed chat models")
     models.add_argument("action", choices=["list"])
     models.set_defaults(handler=cmd_models)
+    memory = commands.add_parser("memory", help="add, search or reindex memories")
+    memory_actions = memory.add_subparsers(dest="action", required=True)
+    add = memory_actions.add_parser("add")
+    add.add_argument("text")
+    add.add_argument("--persona", default="azera")
+    add.add_argument("--kind", default="fact")
+    search = memory_actions.add_parser("search")
+    search.add_argument("query")
+    search.add_argument("--persona", default="azera")
+    memory_actions.add_parser("reindex")
+    memory.set_defaults(handler=cmd_memory)
     bench = commands.add_parser("bench", help="benchmarks")
     bench.add_argument("suite", choices=["chat"])
     bench.add_argument("--runs", type=int, default=5)

@@ -146,7 +146,8 @@ class QdrantClientStore:
 
         self.models = models
         self.collection, self.dimension = collection, dimension
-        if location.startswith(("http://", "https://")):
+        self.remote = location.startswith(("http://", "https://"))
+        if self.remote:
             self.client = QdrantClient(url=location, api_key=api_key or None, timeout=5)
         elif location == ":memory:":
             self.client = QdrantClient(location=":memory:")
@@ -161,9 +162,10 @@ class QdrantClientStore:
                 self.collection,
                 vectors_config=models.VectorParams(size=self.dimension, distance=models.Distance.COSINE),
             )
-            for field in KEYWORD_FIELDS:
-                self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.KEYWORD)
-            self.client.create_payload_index(self.collection, "created_at", models.PayloadSchemaType.FLOAT)
+            if self.remote:  # local mode filters in Python and ignores payload indexes
+                for field in KEYWORD_FIELDS:
+                    self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.KEYWORD)
+                self.client.create_payload_index(self.collection, "created_at", models.PayloadSchemaType.FLOAT)
 
     def _filter(self, scope: SearchScope):
         models = self.models

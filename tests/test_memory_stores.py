@@ -1,0 +1,120 @@
+"""Each memory layer on its own: working memory (in-process and real Redis), semantic, lexical."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from azera.memory.lexical import FtsLexicalStore, match_expression
+from azera.memory.records import IndexedMemory, SearchScope
+from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore
+from azera.memory.working import LocalTTLStore, RedisStore
+from tests.redis_server import redis_available, running_redis
+
+
+def _item(n: int, text: str, persona: str = "azera", chat: str = "c1", kind: str = "fact", at: float = 100.0):
+    return IndexedMemory(
+        id=f"{n:032x}", text=text, persona_id=persona, chat_id=chat, kind=kind, tier="long_term", created_at=at
+    )
+
+
+def test_local_store_expires_entries() -> None:
+    now = [1000.0]
+    store = LocalTTLStore(max_entries=2, clock=lambda: now[0])
+    store.set("a", b"1", ttl_seconds=10)
+    assert store.get("a") == b"1"
+    now[0] += 11
+    assert store.get("a") is None
+    for key in ("x", "y", "z"):
+        store.set(key, key.encode(), 60)
+    assert store.get("x") is None and store.get("z") == b"z"  # bounded: oldest evicted
+
+
+@pytest.mark.skipif(not redis_available(), reason="redis-server is not installed (apt-get install redis-server)")
+def test_redis_store_against_a_real_server() -> None:
+    with running_redis() as url:
+        store = RedisStore(url)
+        store.set("session:chat1", b"context", ttl_seconds=24 * 3600)
+        assert store.get("session:chat1") == b"context"
+        assert 0 < store._redis.ttl("azera:session:chat1") <= 24 * 3600
+        store.delete("session:chat1")
+        assert store.get("session:chat1") is None
+
+
+def test_redis_down_reads_miss_and_warns(caplog: pytest.LogCaptureFixture) -> None:
+    store = RedisStore("redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING):
+        assert store.get("anything") is None
+        store.set("anything", b"x", 60)
+    assert "unavailable" in caplog.text
+
+
+@pytest.fixture(params=["edge", "qdrant-client"])
+def semantic(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "edge":
+        store = EdgeSemanticStore(tmp_path / "semantic", dimension=4)
+        yield store
+        store.close()
+    else:
+        yield QdrantClientStore(":memory:", dimension=4)
+
+
+def test_semantic_filters_by_persona_chat_time_and_kind(semantic) -> None:
+    items = [
+        _item(1, "a", chat="c1", at=100),
+        _item(2, "b", chat="c2", at=100),
+        _item(3, "c", persona="areza", chat="c3", at=100),
+        _item(4, "d", chat="c4", at=500, kind="dream"),
+    ]
+    vectors = np.array([[1, 0, 0, 0], [0.9, 0.1, 0, 0], [1, 0, 0, 0], [0.8, 0.2, 0, 0]], dtype=np.float32)
+    semantic.upsert(items, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+    ids = lambda scope: [h.id for h in semantic.search(query, scope, 10)]  # noqa: E731
+    assert ids(SearchScope("azera")) == [items[0].id, items[1].id, items[3].id]
+    assert ids(SearchScope("azera", exclude_chat_id="c1")) == [items[1].id, items[3].id]
+    assert ids(SearchScope("azera", before=200)) == [items[0].id, items[1].id]
+    assert ids(SearchScope("azera", kinds=("dream",))) == [items[3].id]
+    assert ids(SearchScope("areza")) == [items[2].id]
+    assert semantic.search(query, SearchScope("azera"), 1)[0].score == pytest.approx(1.0, abs=1e-4)
+    semantic.delete([items[0].id])
+    assert items[0].id not in ids(SearchScope("azera"))
+    assert semantic.count() == 3
+    semantic.clear()
+    assert semantic.count() == 0
+
+
+def test_lexical_stems_and_scopes(tmp_path: Path) -> None:
+    store = FtsLexicalStore(tmp_path / "lexical.db")
+    store.upsert(
+        "memories",
+        [
+            _item(1, "I spent the weekend gardening with tomatoes", chat="c1"),
+            _item(2, "Tomato soup recipe from grandma", chat="c2", at=900),
+            _item(3, "Tomatoes everywhere", persona="areza"),
+        ],
+    )
+    hits = store.search("memories", "my tomato garden", SearchScope("azera"), 10)
+    assert hits[0].id == f"{1:032x}"  # stemming: garden~gardening, tomato~tomatoes
+    assert {h.id for h in hits} == {f"{1:032x}", f"{2:032x}"}
+    assert [h.id for h in store.search("memories", "tomato", SearchScope("azera", exclude_chat_id="c1"), 10)] == [
+        f"{2:032x}"
+    ]
+    assert [h.id for h in store.search("memories", "tomato", SearchScope("azera", before=500), 10)] == [f"{1:032x}"]
+    store.delete("memories", [f"{1:032x}"])
+    assert store.count("memories") == 2
+    assert store.search("chats", "tomato", SearchScope("azera"), 10) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("What is THE name of my cat?", '"name" OR "cat"'),
+        ("   ", ""),
+        ("🎉🎉", ""),
+        ('quote "this" OR that NEAR(x)', '"quote" OR "near"'),
+        ("Grüße aus Köln", '"grüße" OR "aus" OR "köln"'),
+    ],
+)
+def test_match_expression_is_safe(query: str, expected: str) -> None:
+    assert match_expression(query) == expected
