@@ -6,7 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from azera.components.shell import ACCENT
-from azera.state.conversation import ConversationState, MessageRow
+from azera.state.conversation import ConversationState, MessageRow, RecallRow
 from azera.state.preferences import PreferencesState
 
 
@@ -56,6 +56,30 @@ def thinking_block(message: MessageRow) -> rx.Component:
             rx.text(message["thinking"], white_space="pre-wrap", size="2", color=rx.color("gray", 10)),
             class_name="thinking-block",
             padding_bottom="6px",
+        ),
+    )
+
+
+def recall_item(memory: RecallRow) -> rx.Component:
+    """One recalled memory with its scores."""
+    return rx.vstack(
+        rx.text("[", memory["created_at"], "] (", memory["kind"], ") ", memory["text"], size="2"),
+        rx.text(memory["why"], size="1", color=rx.color("gray", 10)),
+        spacing="0",
+        class_name="recalled-item",
+    )
+
+
+def recalled_block(message: MessageRow) -> rx.Component:
+    """Which memories this reply was given ("why was this recalled")."""
+    return rx.cond(
+        message["recalled"].length() > 0,
+        rx.el.details(
+            rx.el.summary(
+                "recalled ", message["recalled"].length(), " memories", cursor="pointer", color=rx.color("teal", 11)
+            ),
+            rx.vstack(rx.foreach(message["recalled"], recall_item), spacing="2", padding="6px 0"),
+            class_name="recalled-block",
         ),
     )
 
@@ -147,6 +171,7 @@ def message_bubble(message: MessageRow) -> rx.Component:
                     max_width="100%",
                 ),
                 message_actions(message),
+                recalled_block(message),
                 align=rx.cond(is_user, "end", "start"),
                 spacing="1",
             ),

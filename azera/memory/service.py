@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlmodel import Session, col, select
 
+from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, Memory, utcnow
 from azera.memory.embedder import Embedder, EmbeddingError
@@ -32,7 +33,6 @@ TIERS = ("working", "long_term", "personal_log", "archive")
 # Retrieval rules (PRODUCT.md: seed numbers, kept as starting points until the recall benchmark says otherwise).
 SEMANTIC_TOP, LEXICAL_TOP, CHATS_TOP = 10, 10, 5
 MIN_SIMILARITY = 0.45
-MIN_AGE_SECONDS = 60
 DEDUP_PREFIX = 100
 SNIPPET_CHARS = 400
 RECALL_LIMIT = 8
@@ -245,12 +245,14 @@ class MemoryService:
 
         Semantic top-10 (similarity ≥ 0.45) + lexical memories top-10 + lexical chat messages top-5,
         fused by weighted rank; only ``persona_id``'s memories, never the current chat, nothing younger
-        than 60 s; deduplicated on the first 100 characters; snippets cut to 400 characters.
+        than ``AZERA_MEMORY_MIN_AGE_SECONDS`` (60 s); deduplicated on the first 100 characters;
+        snippets cut to 400 characters.
         """
         query = query.strip()
         if not query:
             return []
-        scope = SearchScope(persona_id=persona_id, exclude_chat_id=chat_id, before=self.clock() - MIN_AGE_SECONDS)
+        min_age = get_settings().memory_min_age_seconds
+        scope = SearchScope(persona_id=persona_id, exclude_chat_id=chat_id, before=self.clock() - min_age)
         rankings: dict[str, list[Hit]] = {}
         try:
             vector = self.embed([query])[0]

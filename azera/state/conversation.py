@@ -21,6 +21,15 @@ UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every tok
 _stops: dict[str, asyncio.Event] = {}
 
 
+class RecallRow(TypedDict):
+    """A memory a reply was given, and why."""
+
+    text: str
+    kind: str
+    created_at: str
+    why: str
+
+
 class MessageRow(TypedDict):
     """A message as the chat page shows it."""
 
@@ -33,6 +42,16 @@ class MessageRow(TypedDict):
     position: str
     previous_id: str
     next_id: str
+    recalled: list[RecallRow]
+
+
+def _recall_rows(recalled: list[dict]) -> list[RecallRow]:
+    rows = []
+    for item in recalled:
+        sources = ", ".join(f"{name} {score:.3g}" for name, score in item.get("sources", {}).items())
+        why = f"fused {item.get('score', 0):.4f} ({sources})"
+        rows.append(RecallRow(text=item["text"], kind=item["kind"], created_at=item["created_at"], why=why))
+    return rows
 
 
 def chat_id_from_path(path: str) -> str:
@@ -58,6 +77,7 @@ def read_messages(session: Session, chat_id: str) -> list[MessageRow]:
                 position=f"{index + 1}/{len(alternatives)}" if len(alternatives) > 1 else "",
                 previous_id=alternatives[index - 1] if index > 0 else "",
                 next_id=alternatives[index + 1] if index + 1 < len(alternatives) else "",
+                recalled=_recall_rows(message.recalled or []),
             )
         )
     return rows

@@ -58,6 +58,7 @@ def app_url(app_data: Path) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
     env.update(AZERA_DATA_DIR=str(data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
+    env["AZERA_MEMORY_MIN_AGE_SECONDS"] = "0"  # recall what was said seconds ago (default: 60 s)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-app.log"
     with open(log_path, "w") as log:

@@ -125,3 +125,19 @@ def test_thinking_is_collapsed_and_hidden_when_turned_off(page: Page, app_url: s
     page.goto(app_url + "/settings")
     page.click("#show-thinking")
     expect(page.locator("#show-thinking")).to_have_attribute("data-state", "checked")
+
+
+def test_a_fact_told_in_one_chat_is_recalled_in_another(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    _send(page, "Remember this: my neighbour Oskar keeps three beehives on his roof.")
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    expect(page.locator(".assistant-message")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    page.wait_for_timeout(1500)  # indexing runs in the background after the reply
+    _new_chat(page, app_url)
+    _send(page, "What does Oskar keep on his roof?")
+    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    recalled = page.locator(".assistant-message .recalled-block")
+    expect(recalled).to_be_visible(timeout=REPLY_TIMEOUT)
+    recalled.locator("summary").click()
+    expect(recalled.locator(".recalled-item").first).to_contain_text("Oskar keeps three beehives")
+    expect(recalled.locator(".recalled-item").first).to_contain_text("fused")
