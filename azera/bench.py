@@ -115,3 +115,92 @@ async def bench_chat(*, runs: int = 5, max_tokens: int = 64) -> dict[str, object
         "rss_mb_before_load": round(rss_before, 1),
         "rss_mb_model_loaded": round(rss_loaded, 1),
     }
+
+
+def _scratch_settings() -> None:
+    """Point this process at a fresh data folder (benchmarks never touch the user's data)."""
+    os.environ["AZERA_DATA_DIR"] = tempfile.mkdtemp(prefix="azera-bench-")
+    from azera.config import get_settings
+    from azera.db import engine as db_engine
+    from azera.llm import registry as llm_registry
+    from azera.memory import registry as memory_registry
+
+    get_settings.cache_clear()
+    db_engine.get_engine.cache_clear()
+    llm_registry.get_backend.cache_clear()
+    memory_registry.get_memory_service.cache_clear()
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
+    }
+
+
+TOPICS = ["garden", "cello", "taxes", "Trondheim", "bicycle", "sourdough", "chess", "python", "sister", "hiking"]
+
+
+def bench_retrieval(*, memories: int = 10_000, queries: int = 100, personas: int = 4) -> dict[str, object]:
+    """Full retrieval (3 sources + fusion + SQL) over ``memories`` memories on the embedded stack."""
+    import random
+    from datetime import timedelta
+
+    _scratch_settings()
+    from azera.db.engine import session_scope
+    from azera.db.models import Memory, utcnow
+    from azera.memory.registry import get_memory_service
+    from azera.services.startup import prepare
+
+    prepare()
+    service = get_memory_service()
+    rng = random.Random(7)
+    persona_ids = ["azera", "areza"] + [f"bench-{n}" for n in range(max(personas - 2, 0))]
+    with session_scope() as session:
+        from azera.db.models import Persona
+
+        for persona_id in persona_ids[2:]:
+            session.add(Persona(id=persona_id, name=persona_id, body=""))
+    texts = [
+        f"Note {n}: we talked about {rng.choice(TOPICS)} and {rng.choice(TOPICS)} on day {n % 365}, "
+        f"mood {rng.choice(['good', 'tired', 'curious'])}."
+        for n in range(memories)
+    ]
+    started = time.perf_counter()
+    with session_scope() as session:
+        rows = [
+            Memory(
+                text=text,
+                persona_id=persona_ids[n % len(persona_ids)],
+                kind="conversation",
+                chat_id=f"chat-{n % 200}",
+                created_at=utcnow() - timedelta(days=1),
+            )
+            for n, text in enumerate(texts)
+        ]
+        session.add_all(rows)
+    indexed = service.reindex(batch=512)
+    index_seconds = time.perf_counter() - started
+    questions = [f"What did we say about {rng.choice(TOPICS)} and {rng.choice(TOPICS)}?" for _ in range(queries)]
+    miss, hit = [], []
+    for question in questions:
+        service.working.delete(service._cache_key(question))
+        begin = time.perf_counter()
+        service.retrieve(question, persona_id="azera", chat_id="chat-new")
+        miss.append(time.perf_counter() - begin)
+        begin = time.perf_counter()
+        service.retrieve(question, persona_id="azera", chat_id="chat-new")
+        hit.append(time.perf_counter() - begin)
+    return {
+        "memories": indexed,
+        "personas": len(persona_ids),
+        "queries": queries,
+        "index_seconds": round(index_seconds, 1),
+        "embedder": service.embedder.name,
+        "semantic": service.semantic.name,
+        "lexical": service.lexical.name,
+        "cache_hit": _percentiles(hit),
+        "cache_miss": _percentiles(miss),
+        "budget": {"p50_ms": 15, "p95_ms": 40},
+    }

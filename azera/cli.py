@@ -186,9 +186,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its figures."""
     import asyncio
 
-    from azera.bench import bench_chat
+    from azera.bench import bench_chat, bench_retrieval
 
-    result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
+    if args.suite == "retrieval":
+        result = bench_retrieval(memories=args.memories, queries=args.queries)
+    else:
+        result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -237,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     memory_actions.add_parser("reindex")
     memory.set_defaults(handler=cmd_memory)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat"])
+    bench.add_argument("suite", choices=["chat", "retrieval"])
+    bench.add_argument("--memories", type=int, default=10_000, help="retrieval: memories to index")
+    bench.add_argument("--queries", type=int, default=100, help="retrieval: messages to time")
     bench.add_argument("--runs", type=int, default=5)
     bench.add_argument("--max-tokens", type=int, default=64)
     bench.add_argument("--json", action="store_true")

@@ -15,53 +15,162 @@ from azera.memory.records import Hit, IndexedMemory, SearchScope
 
 INDEXES = ("memories", "chats")
 WORD = re.compile(r"\w+", re.UNICODE)
+# A standard English stopword list (the NLTK one): words that match almost every memory.
 STOPWORDS = frozenset(
     [
-        "a",
-        "an",
-        "and",
+        "i",
+        "me",
+        "my",
+        "myself",
+        "we",
+        "our",
+        "ours",
+        "ourselves",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "this",
+        "that",
+        "these",
+        "those",
+        "am",
+        "is",
         "are",
-        "as",
-        "at",
+        "was",
+        "were",
         "be",
-        "but",
-        "by",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
         "do",
         "does",
         "did",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "so",
-        "that",
+        "doing",
+        "a",
+        "an",
         "the",
-        "this",
+        "and",
+        "but",
+        "if",
+        "or",
+        "because",
+        "as",
+        "until",
+        "while",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
         "to",
-        "was",
-        "we",
-        "were",
-        "what",
+        "from",
+        "up",
+        "down",
+        "in",
+        "out",
+        "on",
+        "off",
+        "over",
+        "under",
+        "again",
+        "further",
+        "then",
+        "once",
+        "here",
+        "there",
         "when",
         "where",
-        "which",
-        "who",
         "why",
+        "how",
+        "all",
+        "any",
+        "both",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "such",
+        "no",
+        "nor",
+        "not",
+        "only",
+        "own",
+        "same",
+        "so",
+        "than",
+        "too",
+        "very",
+        "s",
+        "t",
+        "can",
         "will",
-        "with",
-        "you",
-        "your",
+        "just",
+        "don",
+        "should",
+        "now",
+        "d",
+        "ll",
+        "m",
+        "o",
+        "re",
+        "ve",
+        "y",
+        "ain",
+        "aren",
+        "couldn",
+        "didn",
+        "doesn",
+        "hadn",
+        "hasn",
+        "haven",
+        "isn",
+        "ma",
+        "mightn",
+        "mustn",
+        "needn",
+        "shan",
+        "shouldn",
+        "wasn",
+        "weren",
+        "won",
+        "wouldn",
     ]
 )
 MAX_TERMS = 32
@@ -74,6 +183,11 @@ def match_expression(query: str) -> str:
         if word not in STOPWORDS and word not in terms and (len(word) > 1 or word.isdigit()):
             terms.append(word)
     return " OR ".join(f'"{term}"' for term in terms[:MAX_TERMS])
+
+
+def _persona_token(persona_id: str) -> str:
+    """One FTS token per persona id (ids may hold '-' or '_', which the tokenizer would split)."""
+    return "p" + persona_id.encode().hex()
 
 
 class LexicalStore(Protocol):
@@ -113,10 +227,12 @@ class FtsLexicalStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
         for index in INDEXES:
+            # ``persona`` is a matchable column so that FTS5 intersects doclists instead of
+            # scoring every row that shares a common word and filtering afterwards.
             self._db.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5("
-                "text, id UNINDEXED, persona_id UNINDEXED, chat_id UNINDEXED, kind UNINDEXED, tier UNINDEXED, "
-                "created_at UNINDEXED, tokenize='porter unicode61')"
+                "text, persona, id UNINDEXED, persona_id UNINDEXED, chat_id UNINDEXED, kind UNINDEXED, "
+                "tier UNINDEXED, created_at UNINDEXED, tokenize='porter unicode61')"
             )
 
     @staticmethod
@@ -128,11 +244,14 @@ class FtsLexicalStore:
     def upsert(self, index: str, items: list[IndexedMemory]) -> None:
         """See LexicalStore."""
         table = self._table(index)
-        rows = [(i.text, i.id, i.persona_id, i.chat_id, i.kind, i.tier, i.created_at) for i in items]
+        rows = [
+            (i.text, _persona_token(i.persona_id), i.id, i.persona_id, i.chat_id, i.kind, i.tier, i.created_at)
+            for i in items
+        ]
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i.id,) for i in items])
-            self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
 
     def delete(self, index: str, ids: list[str]) -> None:
@@ -147,8 +266,10 @@ class FtsLexicalStore:
         expression = match_expression(query)
         if not expression:
             return []
-        sql = f"SELECT id, -bm25({table}) FROM {table} WHERE {table} MATCH ? AND persona_id = ?"
-        args: list = [expression, scope.persona_id]
+        # bm25 weights: text counts, the persona column does not.
+        match = f'persona : "{_persona_token(scope.persona_id)}" AND text : ({expression})'
+        sql = f"SELECT id, -bm25({table}, 1.0, 0.0) FROM {table} WHERE {table} MATCH ? AND persona_id = ?"
+        args: list = [match, scope.persona_id]
         if scope.exclude_chat_id:
             sql += " AND chat_id != ?"
             args.append(scope.exclude_chat_id)
@@ -159,7 +280,7 @@ class FtsLexicalStore:
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
                 args.extend(values)
-        sql += f" ORDER BY bm25({table}) LIMIT ?"
+        sql += f" ORDER BY bm25({table}, 1.0, 0.0) LIMIT ?"
         args.append(limit)
         with self._lock:
             return [Hit(row[0], float(row[1])) for row in self._db.execute(sql, args)]
