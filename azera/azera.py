@@ -11,12 +11,14 @@ from azera.components.shell import ACCENT
 from azera.config import get_settings
 from azera.pages import placeholders
 from azera.pages.chat import chat_page
+from azera.pages.memories import memories_page
 from azera.pages.models import models_page
 from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
 from azera.services.startup import prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
+from azera.state.memories import MemoriesState
 from azera.state.models import ModelsState
 from azera.state.personas import PersonaState
 from azera.state.preferences import PreferencesState
@@ -36,7 +38,10 @@ app.add_page(
 )
 app.add_page(settings_page, route="/settings", title="Azera · Settings", on_load=PreferencesState.load)
 app.add_page(models_page, route="/models", title="Azera · Models", on_load=[PreferencesState.load, ModelsState.load])
-for page in (placeholders.canvas, placeholders.dreams, placeholders.journal, placeholders.memories):
+app.add_page(
+    memories_page, route="/memories", title="Azera · Memories", on_load=[PreferencesState.load, MemoriesState.load]
+)
+for page in (placeholders.canvas, placeholders.dreams, placeholders.journal):
     app.add_page(
         page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load
     )

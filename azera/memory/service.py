@@ -212,10 +212,16 @@ class MemoryService:
                 raise NotFoundError(f"Unknown memory '{memory_id}'")
             message_id = memory.message_id
             session.delete(memory)
-        self.semantic.delete([memory_id])
-        self.lexical.delete("memories", [memory_id])
-        if message_id:
-            self.lexical.delete("chats", [message_id])
+        # SQL is the truth: recall skips index hits without a row, and a reindex drops them.
+        try:
+            self.semantic.delete([memory_id])
+            self.lexical.delete("memories", [memory_id])
+            if message_id:
+                self.lexical.delete("chats", [message_id])
+        except Exception as error:
+            log.warning(
+                "memory %s deleted from SQL; an index could not be updated (reindex fixes it): %s", memory_id, error
+            )
 
     def update(self, memory_id: str, *, text: str | None = None, tier: str | None = None) -> Memory:
         """Edit a memory's text and/or move it to another tier; it is re-indexed."""

@@ -48,17 +48,3 @@ def journal() -> rx.Component:
             "Search, trigger and import",
         ],
     )
-
-
-@shell("Memories")
-def memories() -> rx.Component:
-    """Memory browser."""
-    return not_built(
-        "Memories",
-        "Semantic and lexical memory with hybrid retrieval is planned; nothing is recalled yet.",
-        [
-            "Search and filter by persona, kind, tier and date",
-            "Edit, move between tiers (working, long-term, personal log, archive), delete everywhere",
-            "Knowledge base uploads (txt, md, pdf) per persona",
-        ],
-    )

@@ -1,0 +1,269 @@
+"""Memories page state: browse, filter, edit, move between tiers, delete; the knowledge base."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from pathlib import Path
+from typing import TypedDict
+
+import reflex as rx
+from sqlmodel import Session
+
+from azera.config import get_settings
+from azera.db.engine import in_db
+from azera.memory import documents
+from azera.memory.registry import try_memory_service
+from azera.memory.service import KINDS, TIERS
+from azera.services import ServiceError
+from azera.services.personas import list_personas
+
+ALL = "all"
+
+
+class MemoryRow(TypedDict):
+    """One memory in the browser."""
+
+    id: str
+    text: str
+    kind: str
+    tier: str
+    persona: str
+    created: str
+    indexed: bool
+
+
+class DocumentRow(TypedDict):
+    """One knowledge-base document."""
+
+    name: str
+    chunks: int
+    created: str
+
+
+def _stage(folder: Path, name: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+class MemoriesState(rx.State):
+    """Filters, rows, the row being edited, and the knowledge base of one persona."""
+
+    rows: list[MemoryRow] = []
+    personas: list[str] = []
+    query: str = ""
+    persona: str = ALL
+    kind: str = ALL
+    tier: str = ALL
+    since: str = ""
+    until: str = ""
+    editing_id: str = ""
+    kb_persona: str = "azera"
+    kb_documents: list[DocumentRow] = []
+    kb_busy: bool = False
+    kb_progress: int = 0
+    kb_status: str = ""
+
+    @rx.var
+    def kinds(self) -> list[str]:
+        """Kind filter options."""
+        return [ALL, *KINDS]
+
+    @rx.var
+    def tiers(self) -> list[str]:
+        """Tier filter options."""
+        return [ALL, *TIERS]
+
+    @rx.var
+    def tier_choices(self) -> list[str]:
+        """Tiers a memory can move to."""
+        return list(TIERS)
+
+    async def _refresh(self) -> None:
+        filters = {
+            "text": self.query,
+            "persona_id": "" if self.persona == ALL else self.persona,
+            "kind": "" if self.kind == ALL else self.kind,
+            "tier": "" if self.tier == ALL else self.tier,
+            "since": self.since,
+            "until": self.until,
+        }
+        persona = self.kb_persona
+
+        def read(session: Session):
+            memories = documents.find_memories(session, **filters)
+            ids = [p.id for p in list_personas(session, kind="ai")]
+            return memories, ids, documents.list_documents(session, persona)
+
+        memories, self.personas, docs = await in_db(read)
+        self.rows = [
+            MemoryRow(
+                id=m.id,
+                text=m.text,
+                kind=m.kind,
+                tier=m.tier,
+                persona=m.persona_id,
+                created=f"{m.created_at:%Y-%m-%d %H:%M}",
+                indexed=m.indexed_at is not None,
+            )
+            for m in memories
+        ]
+        self.kb_documents = [DocumentRow(name=d.name, chunks=d.chunks, created=d.created_at) for d in docs]
+
+    async def _apply(self, name: str, value: str):
+        setattr(self, name, value)
+        try:
+            await self._refresh()
+        except ServiceError as error:
+            setattr(self, name, "")
+            return rx.toast.error(str(error))
+        return None
+
+    @rx.event
+    async def load(self):
+        """Page load."""
+        self.editing_id = ""
+        await self._refresh()
+
+    @rx.event
+    async def set_query(self, value: str):
+        """Search text."""
+        return await self._apply("query", value[:200])
+
+    @rx.event
+    async def set_persona(self, value: str):
+        """Persona filter."""
+        return await self._apply("persona", value)
+
+    @rx.event
+    async def set_kind(self, value: str):
+        """Kind filter."""
+        return await self._apply("kind", value)
+
+    @rx.event
+    async def set_tier(self, value: str):
+        """Tier filter."""
+        return await self._apply("tier", value)
+
+    @rx.event
+    async def set_since(self, value: str):
+        """From date (YYYY-MM-DD)."""
+        return await self._apply("since", value)
+
+    @rx.event
+    async def set_until(self, value: str):
+        """Until date (YYYY-MM-DD)."""
+        return await self._apply("until", value)
+
+    async def _change(self, work, done: str):
+        service = try_memory_service()
+        if service is None:
+            return rx.toast.error("Memory is unavailable (see the log)")
+        try:
+            await asyncio.to_thread(work, service)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        await self._refresh()
+        return rx.toast.success(done)
+
+    @rx.event
+    def start_edit(self, memory_id: str):
+        """Open the editor on one memory."""
+        self.editing_id = memory_id
+
+    @rx.event
+    def cancel_edit(self):
+        """Close the editor."""
+        self.editing_id = ""
+
+    @rx.event
+    async def save_edit(self, form: dict):
+        """Save an edited memory (it is re-indexed)."""
+        memory_id, text = self.editing_id, str(form.get("text", ""))
+        self.editing_id = ""
+        return await self._change(lambda service: service.update(memory_id, text=text), "Memory saved and re-indexed")
+
+    @rx.event
+    async def move(self, memory_id: str, tier: str):
+        """Move a memory to another tier."""
+        return await self._change(lambda service: service.update(memory_id, tier=tier), f"Moved to {tier}")
+
+    @rx.event
+    async def delete(self, memory_id: str):
+        """Delete a memory from SQL and every index."""
+        return await self._change(lambda service: service.delete(memory_id), "Memory deleted everywhere")
+
+    @rx.event
+    async def set_kb_persona(self, value: str):
+        """Whose knowledge base is shown."""
+        self.kb_persona = value
+        await self._refresh()
+
+    @rx.event
+    async def delete_document(self, name: str):
+        """Remove a document and all its chunks."""
+        persona = self.kb_persona
+        return await self._change(
+            lambda service: documents.delete_document(service, persona_id=persona, name=name), f"Deleted {name}"
+        )
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """Stage the uploaded files (checked names and sizes), then ingest them in the background."""
+        if self.kb_busy:
+            return rx.toast.warning("Still adding the previous documents")
+        staging = get_settings().data_dir / "uploads" / uuid.uuid4().hex
+        staged: list[str] = []
+        for upload in files:
+            try:
+                name = documents.safe_name(upload.name or upload.filename or "")
+                data = await upload.read(documents.MAX_BYTES + 1)
+                if len(data) > documents.MAX_BYTES:
+                    raise ServiceError(f"{name} is larger than {documents.MAX_BYTES // 1_000_000} MB")
+            except ServiceError as error:
+                return rx.toast.error(str(error))
+            await asyncio.to_thread(_stage, staging, name, data)
+            staged.append(str(staging / name))
+        self.kb_busy, self.kb_progress = True, 0
+        return MemoriesState.ingest(staged)
+
+    @rx.event(background=True)
+    async def ingest(self, paths: list[str]):
+        """Chunk and index staged documents with a progress bar; staging files are removed afterwards."""
+        async with self:
+            persona = self.kb_persona
+        service = try_memory_service()
+        loop = asyncio.get_running_loop()
+        try:
+            for path in map(Path, paths):
+
+                def report(done: int, total: int, name: str = path.name) -> None:
+                    asyncio.run_coroutine_threadsafe(self._report(name, done, total), loop)
+
+                try:
+                    if service is None:
+                        raise ServiceError("Memory is unavailable (see the log)")
+                    data = await asyncio.to_thread(path.read_bytes)
+                    count = await asyncio.to_thread(
+                        documents.add_document,
+                        service,
+                        persona_id=persona,
+                        filename=path.name,
+                        data=data,
+                        progress=report,
+                    )
+                    yield rx.toast.success(f"{path.name}: {count} chunks indexed")
+                except ServiceError as error:
+                    yield rx.toast.error(str(error))
+        finally:
+            for path in map(Path, paths):
+                await asyncio.to_thread(shutil.rmtree, path.parent, True)
+            async with self:
+                self.kb_busy, self.kb_status = False, ""
+                await self._refresh()
+
+    async def _report(self, name: str, done: int, total: int) -> None:
+        async with self:
+            self.kb_status = f"{name}: {done}/{total} chunks"
+            self.kb_progress = int(done * 100 / max(total, 1))
