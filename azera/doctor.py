@@ -73,7 +73,11 @@ def check_semantic() -> LayerStatus:
     settings = get_settings()
     if settings.qdrant_url:
         return _http_check("semantic memory", "Qdrant server", settings.qdrant_url, "/healthz")
-    return _planned("semantic memory", "embedded Qdrant engine", "qdrant_edge", "semantic recall is not built yet")
+    if not _has_module("qdrant_edge"):
+        return LayerStatus("semantic memory", "embedded Qdrant engine", False, "qdrant-edge-py is not installed")
+    folder = settings.data_dir / "semantic"
+    where = f"{folder} ({'exists' if folder.exists() else 'created on first use'})"
+    return LayerStatus("semantic memory", "embedded Qdrant engine", True, where)
 
 
 def check_lexical() -> LayerStatus:
@@ -104,7 +108,7 @@ def check_working_memory() -> LayerStatus:
         except redis.RedisError as error:
             return LayerStatus("working memory", "Redis", False, f"{settings.redis_url}: {error}")
         return LayerStatus("working memory", "Redis", True, f"{settings.redis_url} answers PING")
-    return LayerStatus("working memory", "in-process TTL store", False, "working memory is not built yet")
+    return LayerStatus("working memory", "in-process TTL store", True, "in this process; nothing to connect to")
 
 
 def check_chat_llm() -> LayerStatus:
@@ -124,10 +128,16 @@ def check_chat_llm() -> LayerStatus:
 
 
 def check_embeddings() -> LayerStatus:
-    """Sentence embeddings."""
-    if get_settings().ollama_host:
-        return _http_check("embeddings", "Ollama embeddings", get_settings().ollama_host, "/api/tags")
-    return _planned("embeddings", "all-MiniLM-L6-v2 (ONNX int8)", "onnxruntime", "memory embeddings are not built yet")
+    """Sentence embeddings: embeds one sentence for real."""
+    from azera.memory.embedder import EmbeddingError
+    from azera.memory.registry import build_embedder
+
+    try:
+        embedder = build_embedder()
+        vector = embedder.embed(["doctor check"])[0]
+    except (EmbeddingError, OSError, ImportError) as error:
+        return LayerStatus("embeddings", "all-MiniLM-L6-v2", False, str(error))
+    return LayerStatus("embeddings", embedder.name, True, f"{len(vector)}-d vectors")
 
 
 def check_voice() -> LayerStatus:

@@ -208,3 +208,21 @@ def test_every_saved_message_becomes_a_memory_unless_memory_is_off(prepared) -> 
             ("azera", "assistant", "conversation"),
         ]
         assert all(m.indexed_at is not None for m in rows)
+
+
+def test_recall_through_meilisearch_when_configured(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azera.memory import registry
+    from tests.meili_server import meili_server
+
+    with meili_server() as (url, state):
+        monkeypatch.setenv("AZERA_MEILI_URL", url)
+        get_settings.cache_clear()
+        registry.get_memory_service.cache_clear()
+        service = registry.get_memory_service()
+        assert service.lexical.name == "Meilisearch"
+        remember(service, "Our wedding anniversary is on the 3rd of June.")
+        recalled = service.retrieve("anniversary date", persona_id="azera", chat_id="n")
+        assert texts(recalled) == ["Our wedding anniversary is on the 3rd of June."]
+        assert "lexical" in recalled[0].sources
+        assert len(state.indexes["memories"]["docs"]) == 1
+    registry.get_memory_service.cache_clear()

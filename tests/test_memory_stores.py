@@ -118,3 +118,43 @@ def test_lexical_stems_and_scopes(tmp_path: Path) -> None:
 )
 def test_match_expression_is_safe(query: str, expected: str) -> None:
     assert match_expression(query) == expected
+
+
+def test_meilisearch_adapter_speaks_the_http_api() -> None:
+    from azera.memory.lexical import MeiliLexicalStore
+    from tests.meili_server import meili_server
+
+    with meili_server(api_key="secret") as (url, state):
+        store = MeiliLexicalStore(url, "secret")
+        assert set(state.indexes) == {"memories", "chats"}
+        assert "persona_id" in state.indexes["memories"]["filterable"]
+        store.upsert(
+            "memories",
+            [
+                _item(1, "Tomato harvest in the garden", chat="c1"),
+                _item(2, "Tomato soup", chat="c2", at=900),
+                _item(3, "Tomatoes for Areza", persona='are"za'),
+            ],
+        )
+        assert store.count("memories") == 3
+        hits = store.search("memories", "tomato garden", SearchScope("azera"), 10)
+        assert [h.id for h in hits] == [f"{1:032x}", f"{2:032x}"] and hits[0].score == 1.0
+        scoped = store.search("memories", "tomato", SearchScope("azera", exclude_chat_id="c1", before=1000.0), 10)
+        assert [h.id for h in scoped] == [f"{2:032x}"]
+        assert (
+            'chat_id != "c1"' in state.searches[-1]["filter"] and "created_at < 1000.0" in state.searches[-1]["filter"]
+        )
+        assert [h.id for h in store.search("memories", "tomatoes", SearchScope('are"za'), 10)] == [f"{3:032x}"]
+        store.delete("memories", [f"{1:032x}"])
+        assert store.count("memories") == 2
+        store.clear("memories")
+        assert store.count("memories") == 0
+        with pytest.raises(RuntimeError, match="403"):
+            MeiliLexicalStore(url, "wrong-key")
+
+
+def test_meilisearch_down_is_an_error_the_service_can_catch() -> None:
+    from azera.memory.lexical import MeiliLexicalStore
+
+    with pytest.raises(Exception, match="onnect"):
+        MeiliLexicalStore("http://127.0.0.1:1")

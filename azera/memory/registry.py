@@ -7,7 +7,7 @@ import logging
 
 from azera.config import get_settings
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
-from azera.memory.lexical import FtsLexicalStore
+from azera.memory.lexical import FtsLexicalStore, LexicalStore, MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
 from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore, RedisStore, WorkingMemory
@@ -38,6 +38,14 @@ def build_semantic(dimension: int) -> SemanticStore:
     return EdgeSemanticStore(settings.data_dir / "semantic", dimension)
 
 
+def build_lexical() -> LexicalStore:
+    """Meilisearch when configured, else SQLite FTS5 in the data folder."""
+    settings = get_settings()
+    if settings.meili_url:
+        return MeiliLexicalStore(settings.meili_url, settings.meili_key)
+    return FtsLexicalStore(settings.data_dir / "lexical.db")
+
+
 @functools.cache
 def get_memory_service() -> MemoryService:
     """The memory service for this process."""
@@ -45,7 +53,7 @@ def get_memory_service() -> MemoryService:
     return MemoryService(
         embedder=embedder,
         semantic=build_semantic(embedder.dimension),
-        lexical=FtsLexicalStore(get_settings().data_dir / "lexical.db"),
+        lexical=build_lexical(),
         working=build_working_memory(),
     )
 
