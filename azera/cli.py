@@ -190,6 +190,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.suite == "retrieval":
         result = bench_retrieval(memories=args.memories, queries=args.queries)
+    elif args.suite == "memory":
+        from azera.bench_memory import DatasetError, bench_memory
+
+        if not args.dataset:
+            print("error: bench memory needs --dataset FILE", file=sys.stderr)
+            return 2
+        try:
+            result = bench_memory(Path(args.dataset), k=args.k)
+        except DatasetError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     else:
         result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
     if args.json:
@@ -240,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     memory_actions.add_parser("reindex")
     memory.set_defaults(handler=cmd_memory)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat", "retrieval"])
+    bench.add_argument("suite", choices=["chat", "retrieval", "memory"])
+    bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")
+    bench.add_argument("--k", type=int, default=10, help="memory: recall@k")
     bench.add_argument("--memories", type=int, default=10_000, help="retrieval: memories to index")
     bench.add_argument("--queries", type=int, default=100, help="retrieval: messages to time")
     bench.add_argument("--runs", type=int, default=5)

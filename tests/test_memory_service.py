@@ -164,7 +164,9 @@ def test_bad_memories_and_queries(service: MemoryService) -> None:
 
 def test_fusion_weights_and_order() -> None:
     fused = fuse({"semantic": [Hit("a", 0.9), Hit("b", 0.8)], "lexical": [Hit("b", 5.0), Hit("c", 4.0)]})
-    assert [i for i, _ in fused] == ["b", "c", "a"]  # in both lists beats one; lexical outweighs semantic
+    assert [i for i, _ in fused] == ["b", "a", "c"]  # in both lists beats one; semantic outweighs lexical
+    even = fuse({"semantic": [Hit("a", 0.9)], "lexical": [Hit("c", 4.0)]}, {"semantic": 1.0, "lexical": 1.0})
+    assert even[0][1] == even[1][1]
 
 
 def test_memories_block_is_numbered_with_dates(service: MemoryService) -> None:

@@ -1,0 +1,95 @@
+"""The benchmark commands report what they promise (no timing is asserted)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from azera.bench_memory import DatasetError, bench_memory, load_dataset
+from azera.cli import main
+
+TINY = {
+    "conversations": [
+        {
+            "id": "a",
+            "sessions": [
+                {
+                    "id": "a1",
+                    "time": "2026-01-01T10:00:00Z",
+                    "turns": [
+                        {"id": "a1t1", "speaker": "user", "text": "My cat is called Miso."},
+                        {"id": "a1t2", "speaker": "assistant", "text": "Miso is a lovely name."},
+                        {"id": "a1t3", "speaker": "user", "text": "I work as a baker in Ghent."},
+                    ],
+                }
+            ],
+        },
+        {
+            "id": "b",
+            "sessions": [
+                {
+                    "id": "b1",
+                    "time": "2026-02-01T10:00:00Z",
+                    "turns": [
+                        {"id": "b1t1", "speaker": "user", "text": "My cat is called Pixel."},
+                        {"id": "b1t2", "speaker": "user", "text": "I work as a nurse in Oslo."},
+                    ],
+                }
+            ],
+        },
+    ],
+    "questions": [
+        {"conversation": "a", "question": "What is my cat's name?", "evidence": ["a1t1"]},
+        {"conversation": "b", "question": "Where do I work?", "evidence": ["b1t2"]},
+    ],
+}
+
+
+def test_bench_memory_reports_every_mode_without_leaks(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    report = bench_memory(path, k=2)
+    assert report["memories"] == 5 and report["questions"] == 2
+    assert set(report["modes"]) >= {"hybrid", "lexical_only", "semantic_only"}
+    for mode in report["modes"].values():
+        assert mode["cross_conversation_results"] == 0
+        assert 0.0 <= mode["mrr"] <= mode["recall_any@2"] <= 1.0
+    assert report["modes"]["hybrid"]["recall_any@2"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "Expecting value"),
+        ('{"questions": []}', "expected an object with 'conversations'"),
+        ('{"conversations": [{"id": "a", "sessions": [{"id": "s", "turns": []}]}], "questions": []}', "needs 'time'"),
+        (
+            json.dumps({**TINY, "questions": [{"conversation": "a", "question": "q", "evidence": ["nope"]}]}),
+            "unknown turns",
+        ),
+    ],
+)
+def test_malformed_datasets_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(path)
+
+
+def test_cli_bench_memory_errors_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "memory"]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert main(["bench", "memory", "--dataset", str(tmp_path / "missing.json")]) == 2
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_shipped_dataset_is_valid() -> None:
+    data = load_dataset(Path(__file__).parent / "data" / "recall_synthetic.json")
+    assert len(data["questions"]) >= 40 and len(data["conversations"]) == 3
+
+
+def test_bench_retrieval_reports_percentiles(capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "retrieval", "--memories", "300", "--queries", "5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["memories"] == 300
+    assert set(report["cache_hit"]) == {"p50_ms", "p95_ms"} and set(report["cache_miss"]) == {"p50_ms", "p95_ms"}
