@@ -9,6 +9,7 @@ import reflex as rx
 from azera.api.routes import build_api
 from azera.components.shell import ACCENT
 from azera.config import get_settings
+from azera.mind.loop import mind_lifespan
 from azera.pages import placeholders
 from azera.pages.chat import chat_page
 from azera.pages.memories import memories_page
@@ -45,3 +46,4 @@ for page in (placeholders.canvas, placeholders.dreams, placeholders.journal):
     app.add_page(
         page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load
     )
+app.register_lifespan_task(mind_lifespan)

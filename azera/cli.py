@@ -182,6 +182,23 @@ def cmd_memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mind(_args: argparse.Namespace) -> int:
+    """Show every AI persona's mood, energy and focus."""
+    from azera.mind.loop import get_mind_service
+    from azera.services.startup import prepare
+
+    prepare()
+    service = get_mind_service()
+    service.load_all()
+    service.tick()
+    for state in sorted(service.states(), key=lambda s: s.persona_id):
+        print(
+            f"{state.persona_id:<20} mood {state.mood:<11} valence {state.valence:.2f} arousal {state.arousal:.2f} "
+            f"energy {state.energy:.2f} focus {state.focus:.2f}"
+        )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its figures."""
     import asyncio
@@ -250,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--persona", default="azera")
     memory_actions.add_parser("reindex")
     memory.set_defaults(handler=cmd_memory)
+    mind = commands.add_parser("mind", help="mental state of the AI personas")
+    mind.add_argument("action", choices=["status"])
+    mind.set_defaults(handler=cmd_mind)
     bench = commands.add_parser("bench", help="benchmarks")
     bench.add_argument("suite", choices=["chat", "retrieval", "memory"])
     bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")

@@ -249,6 +249,21 @@ def model_controls() -> rx.Component:
     )
 
 
+def mind_bars() -> rx.Component:
+    """The persona's mood, energy and focus, live."""
+    return rx.hstack(
+        rx.badge(ConversationState.mood, color_scheme="teal", id="mood-label"),
+        rx.text("energy", size="1", color=rx.color("gray", 10)),
+        rx.progress(value=ConversationState.energy, width="90px", id="energy-bar"),
+        rx.text(ConversationState.energy, "%", size="1", id="energy-value"),
+        rx.text("focus", size="1", color=rx.color("gray", 10)),
+        rx.progress(value=ConversationState.focus, width="90px", color_scheme="teal"),
+        rx.moment(interval=5000, on_change=ConversationState.refresh_mind, display="none"),
+        align="center",
+        spacing="2",
+    )
+
+
 def message_list() -> rx.Component:
     """All messages of the active branch."""
     return rx.auto_scroll(

@@ -190,3 +190,17 @@ class VoiceSample(SQLModel, table=True):
     name: str = Field(max_length=120)
     path: str = Field(max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MentalStateRow(SQLModel, table=True):
+    """An AI persona's mental state, persisted so that a restart resumes it."""
+
+    __tablename__ = "mentalstate"
+    persona_id: str = Field(foreign_key="persona.id", primary_key=True, max_length=64)
+    mood: str = Field(default="calm", max_length=16)
+    valence: float = 0.65
+    arousal: float = 0.15
+    energy: float = 0.7
+    focus: float = 0.8
+    last_interaction: float = 0.0
+    updated: float = 0.0

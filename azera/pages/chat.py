@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from azera.components.dialogs import confirm_delete
-from azera.components.messages import composer, message_list, model_controls
+from azera.components.messages import composer, message_list, mind_bars, model_controls
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
 
@@ -139,6 +139,8 @@ def chat_header() -> rx.Component:
             ),
             rx.text("Group", size="2", color=rx.color("gray", 10)),
             option_select(ChatState.groups, ChatState.group_id, ChatState.set_group, "chat-group"),
+            rx.spacer(),
+            mind_bars(),
             align="center",
             spacing="2",
             wrap="wrap",

@@ -22,6 +22,8 @@ from azera.llm.registry import default_model, get_backend
 from azera.llm.thinking import split_thinking
 from azera.memory.registry import try_memory_service
 from azera.memory.service import MemoryService, RecalledMemory, memories_block
+from azera.mind.loop import get_mind_service
+from azera.mind.mood import infer_mood
 from azera.services import ServiceError
 from azera.services import messages as message_service
 from azera.services.chats import get_chat
@@ -206,6 +208,9 @@ async def generate_reply(
     await asyncio.to_thread(_save, plan.reply_id, raw, status)
     split = split_thinking(raw)
     _index_later(await asyncio.to_thread(_remember_reply, plan, chat_id, split.content, recalled))
+    if status == "complete" and split.content:
+        mood = await infer_mood(backend, plan.model, split.content)
+        await asyncio.to_thread(get_mind_service().record_exchange, plan.persona_id, mood)
     yield dataclasses.replace(
         event, kind="done", content=split.content, thinking=split.thinking, status=status, error=error
     )

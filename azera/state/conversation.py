@@ -11,6 +11,7 @@ from sqlmodel import Session
 from azera.db.engine import in_db
 from azera.llm.base import BackendError
 from azera.llm.registry import default_model, get_backend
+from azera.mind.loop import get_mind_service
 from azera.services import ServiceError
 from azera.services import chats as chat_service
 from azera.services import messages as message_service
@@ -96,6 +97,10 @@ class ConversationState(rx.State):
     persona_model: str = ""
     temperature: float = 0.7
     temperature_overridden: bool = False
+    persona_id: str = ""
+    mood: str = ""
+    energy: int = 0
+    focus: int = 0
 
     @rx.var
     def model_label(self) -> str:
@@ -111,11 +116,25 @@ class ConversationState(rx.State):
             return read_messages(session, chat_id), chat, persona
 
         rows, chat, persona = await in_db(read)
+        self.persona_id = persona.id
+        await asyncio.to_thread(get_mind_service().get, persona.id)  # the first read comes from SQL
+        self._show_mind()
         self.messages = rows
         self.model_override = chat.model_override
         self.persona_model = persona.model or default_model()
         self.temperature_overridden = chat.temperature_override is not None
         self.temperature = chat.temperature_override if self.temperature_overridden else persona.temperature
+
+    def _show_mind(self) -> None:
+        state = get_mind_service().get(self.persona_id)  # in memory after the first read
+        self.mood, self.energy, self.focus = state.mood, round(state.energy * 100), round(state.focus * 100)
+
+    @rx.event
+    async def refresh_mind(self):
+        """Follow the tick loop's drift (polled by the page every few seconds)."""
+        if self.persona_id:
+            await asyncio.to_thread(get_mind_service().get, self.persona_id)
+            self._show_mind()
 
     @rx.event
     async def load_page(self):
