@@ -204,3 +204,29 @@ def bench_retrieval(*, memories: int = 10_000, queries: int = 100, personas: int
         "cache_miss": _percentiles(miss),
         "budget": {"p50_ms": 15, "p95_ms": 40},
     }
+
+
+def bench_tick(*, seconds: float = 30.0, personas: int = 10) -> dict[str, object]:
+    """CPU the 1 Hz tick loop costs while idle (process CPU time / wall time), real clock."""
+    import asyncio
+
+    from azera.mind.loop import tick_loop
+    from azera.mind.service import MindService
+    from azera.mind.state import MentalState
+
+    service = MindService()
+    for n in range(personas):
+        service._states[f"persona-{n}"] = MentalState(f"persona-{n}", updated=time.time())
+    service.persist = lambda: None  # type: ignore[method-assign]  # measure the loop, not SQL
+    ticks = int(seconds)
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+    asyncio.run(tick_loop(service, ticks=ticks))
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    return {
+        "ticks": ticks,
+        "personas": personas,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 4),
+        "cpu_percent_of_one_core": round(100 * cpu / wall, 3),
+        "budget_percent": 1.0,
+    }

@@ -205,7 +205,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from azera.bench import bench_chat, bench_retrieval
 
-    if args.suite == "retrieval":
+    if args.suite == "tick":
+        from azera.bench import bench_tick
+
+        result = bench_tick(seconds=args.seconds)
+    elif args.suite == "retrieval":
         result = bench_retrieval(memories=args.memories, queries=args.queries)
     elif args.suite == "memory":
         from azera.bench_memory import DatasetError, bench_memory
@@ -271,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     mind.add_argument("action", choices=["status"])
     mind.set_defaults(handler=cmd_mind)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat", "retrieval", "memory"])
+    bench.add_argument("suite", choices=["chat", "retrieval", "memory", "tick"])
+    bench.add_argument("--seconds", type=float, default=30.0, help="tick: how long to measure")
     bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")
     bench.add_argument("--k", type=int, default=10, help="memory: recall@k")
     bench.add_argument("--memories", type=int, default=10_000, help="retrieval: memories to index")

@@ -59,6 +59,7 @@ def app_url(app_data: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
     env.update(AZERA_DATA_DIR=str(data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
     env["AZERA_MEMORY_MIN_AGE_SECONDS"] = "0"  # recall what was said seconds ago (default: 60 s)
+    env["AZERA_MAX_REPLY_TOKENS"] = "200"  # shorter replies keep the suite quick; stop still has time
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-app.log"
     with open(log_path, "w") as log:

@@ -21,8 +21,14 @@ def _send(page: Page, text: str) -> None:
     page.press("#composer", "Enter")
 
 
+def _energy(page: Page) -> int:
+    return int(page.locator("#energy-value").inner_text().rstrip("%"))
+
+
 def test_send_stream_regenerate_switch_branches_and_reload(page: Page, app_url: str) -> None:
     _new_chat(page, app_url)
+    expect(page.locator("#mood-label")).not_to_be_empty()
+    energy_before = _energy(page)
     _send(page, "Write two sentences about lighthouses.")
     expect(page.locator(".user-message")).to_contain_text("lighthouses")
     expect(page.locator("#composer")).to_have_value("")
@@ -33,6 +39,7 @@ def test_send_stream_regenerate_switch_branches_and_reload(page: Page, app_url: 
     expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
     first_reply = reply.inner_text()
     assert len(first_reply.split()) > 3
+    expect(page.locator("#energy-value")).to_have_text(f"{energy_before - 3}%")  # each exchange costs energy
 
     page.locator(".assistant-message .regenerate").last.click()
     expect(page.locator(".assistant-message .branch-position")).to_have_text("2/2", timeout=REPLY_TIMEOUT)
