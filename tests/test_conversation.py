@@ -111,9 +111,10 @@ async def test_history_sent_to_the_model_is_the_active_branch_only(chat_id: str)
                 chat_id, mode="edit", target_id=first_user.id, text="I like coffee", backend=backend
             )
         ]
-        sent = state.chat_requests[-1]["messages"]
+        replies = [r for r in state.chat_requests if r["messages"][0]["role"] == "system"]  # not mood calls
+        sent = replies[-1]["messages"]
         assert [m["content"] for m in sent[1:]] == ["I like coffee"]
-        assert state.chat_requests[-1]["options"]["temperature"] == 0.3
+        assert replies[-1]["options"]["temperature"] == 0.3
         assert "Azera" in sent[0]["content"] and "Protag" in sent[0]["content"]
 
 
