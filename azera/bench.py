@@ -29,11 +29,12 @@ async def _time_stream(pieces) -> dict[str, float]:
     start = time.perf_counter()
     first = 0.0
     count = 0
+    end = start
     async for _ in pieces:
         count += 1
+        end = time.perf_counter()
         if count == 1:
-            first = time.perf_counter()
-    end = time.perf_counter()
+            first = end
     generation = max(end - first, 1e-9)
     return {
         "ttft_s": first - start,

@@ -112,19 +112,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not chat_id:
             with session_scope() as session:
                 chat_id = chats.create_chat(session, ai_persona_id=args.persona, title=args.message[:60]).id
-        shown = ""
+        shown, failed = "", False
         async for event in generate_reply(chat_id, text=args.message):
-            if event.content.startswith(shown):
+            if event.kind in ("started", "token") and event.content.startswith(shown):
                 sys.stdout.write(event.content[len(shown) :])
                 sys.stdout.flush()
                 shown = event.content
-            if event.kind == "done":
+            elif event.kind == "done":
                 print()
                 print(f"[chat {chat_id} · {event.model} · {event.status}]", file=sys.stderr)
                 if event.error:
                     print(f"error: {event.error}", file=sys.stderr)
-                    return 1
-        return 0
+                    failed = True
+        return 1 if failed else 0
 
     try:
         return asyncio.run(run())

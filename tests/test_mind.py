@@ -151,7 +151,7 @@ async def test_a_reply_moves_the_personas_mood_and_energy(prepared) -> None:
             chat = chats.create_chat(session, ai_persona_id="areza")
             chats.set_chat_model(session, chat.id, model="llama3.2:1b", temperature=None)
         events = [e async for e in generate_reply(chat.id, text="I feel happy today", backend=OllamaBackend(url))]
-    assert events[-1].status == "complete"
+    assert next(e for e in events if e.kind == "done").status == "complete"
     state = mind_loop.get_mind_service().get("areza")
     assert state.energy == pytest.approx(DEFAULT_ENERGY - 0.03)
     # The server's 10-token echo of the classification prompt names no mood: the mood stays as it was.

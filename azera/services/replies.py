@@ -39,7 +39,7 @@ Mode = Literal["send", "edit", "regenerate"]
 class ReplyEvent:
     """One step of a reply as it streams."""
 
-    kind: Literal["started", "token", "done"]
+    kind: Literal["started", "token", "done", "mood"]
     chat_id: str
     user_message_id: str
     reply_id: str
@@ -208,9 +208,12 @@ async def generate_reply(
     await asyncio.to_thread(_save, plan.reply_id, raw, status)
     split = split_thinking(raw)
     _index_later(await asyncio.to_thread(_remember_reply, plan, chat_id, split.content, recalled))
-    if status == "complete" and split.content:
-        mood = await infer_mood(backend, plan.model, split.content)
-        await asyncio.to_thread(get_mind_service().record_exchange, plan.persona_id, mood)
-    yield dataclasses.replace(
+    done = dataclasses.replace(
         event, kind="done", content=split.content, thinking=split.thinking, status=status, error=error
     )
+    yield done
+    if status == "complete" and split.content:
+        # After "done": the reply is finished for the user; the mood call only moves the mental state.
+        mood = await infer_mood(backend, plan.model, split.content)
+        await asyncio.to_thread(get_mind_service().record_exchange, plan.persona_id, mood)
+        yield dataclasses.replace(done, kind="mood", status=mood or "")

@@ -178,10 +178,14 @@ class ConversationState(rx.State):
 
     async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):
         async with self:
-            if self.streaming or not self.chat_id:
-                return
-            self.streaming = True
-            chat_id = self.chat_id
+            busy, chat_id = self.streaming, self.chat_id
+            if not busy and chat_id:
+                self.streaming = True
+        if busy:
+            yield rx.toast.warning("A reply is still being written: wait for it or stop it first")
+            return
+        if not chat_id:
+            return
         stop = asyncio.Event()
         last_push, reply_id = 0.0, ""
         try:
@@ -201,8 +205,12 @@ class ConversationState(rx.State):
                 elif reply.kind == "done":
                     async with self:
                         await self._reload()
+                        self.streaming, self.reply_id = False, ""
                     if reply.error:
                         yield rx.toast.error(f"The reply failed: {reply.error}")
+                elif reply.kind == "mood":
+                    async with self:
+                        self._show_mind()  # record_exchange already updated the in-memory state
         except ServiceError as error:
             yield rx.toast.error(str(error))
         finally:

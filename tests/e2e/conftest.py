@@ -121,3 +121,23 @@ def page(browser, request: pytest.FixtureRequest):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
     context.close()
+
+
+def open_chat_page(page, url: str) -> None:
+    """Go to the chat page and wait until its state has arrived (the sidebar's groups come from the backend)."""
+    from playwright.sync_api import expect
+
+    page.goto(url + "/")
+    expect(page.locator(".group-section").first).to_be_visible(timeout=20_000)
+
+
+def new_chat(page, url: str) -> str:
+    """Start a chat from the sidebar; returns its id."""
+    import re
+
+    from playwright.sync_api import expect
+
+    open_chat_page(page, url)
+    page.click("#new-chat")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"), timeout=20_000)
+    return page.url.rsplit("/chat/", 1)[1]

@@ -1,19 +1,22 @@
 """Talking to a persona in the browser on the embedded llama.cpp model."""
 
-import re
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import new_chat
 
 pytestmark = pytest.mark.browser
 REPLY_TIMEOUT = 60_000
 
 
 def _new_chat(page: Page, app_url: str) -> None:
-    page.goto(app_url + "/")
-    expect(page.locator("#nav-chat")).to_be_visible()
-    page.click("#new-chat")
-    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    new_chat(page, app_url)
+
+
+def _wait_for_reply(page: Page) -> None:
+    """The reply exists and is finished (regenerate is only enabled once nothing is streaming)."""
+    expect(page.locator(".assistant-message .regenerate").last).to_be_enabled(timeout=REPLY_TIMEOUT)
 
 
 def _send(page: Page, text: str) -> None:
@@ -57,8 +60,7 @@ def test_send_stream_regenerate_switch_branches_and_reload(page: Page, app_url: 
 def test_edit_starts_a_new_branch(page: Page, app_url: str) -> None:
     _new_chat(page, app_url)
     _send(page, "My cat is called Miso.")
-    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
-    expect(page.locator(".assistant-message")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    _wait_for_reply(page)
     page.locator(".user-message .edit-message").click()
     page.fill("#edit-message", "My dog is called Pepper.")
     page.click("#send-edit")
@@ -137,12 +139,11 @@ def test_thinking_is_collapsed_and_hidden_when_turned_off(page: Page, app_url: s
 def test_a_fact_told_in_one_chat_is_recalled_in_another(page: Page, app_url: str) -> None:
     _new_chat(page, app_url)
     _send(page, "Remember this: my neighbour Oskar keeps three beehives on his roof.")
-    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
-    expect(page.locator(".assistant-message")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    _wait_for_reply(page)
     page.wait_for_timeout(1500)  # indexing runs in the background after the reply
     _new_chat(page, app_url)
     _send(page, "What does Oskar keep on his roof?")
-    expect(page.locator("#send")).to_be_visible(timeout=REPLY_TIMEOUT)
+    _wait_for_reply(page)
     recalled = page.locator(".assistant-message .recalled-block")
     expect(recalled).to_be_visible(timeout=REPLY_TIMEOUT)
     recalled.locator("summary").click()

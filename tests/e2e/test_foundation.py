@@ -6,18 +6,13 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import new_chat
+
 pytestmark = pytest.mark.browser
 
 
-def _wait_loaded(page: Page) -> None:
-    expect(page.locator("#nav-chat")).to_be_visible()
-
-
 def test_chat_persona_and_edit_survive_a_reload(page: Page, app_url: str) -> None:
-    page.goto(app_url + "/")
-    _wait_loaded(page)
-    page.click("#new-chat")
-    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    new_chat(page, app_url)
     chat_url = page.url
     link = page.locator(f".chat-link[href$='{chat_url.rsplit('/chat/', 1)[1]}']")
     expect(page.locator("#ai-persona")).to_contain_text("Azera")
@@ -84,9 +79,7 @@ def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) 
     assert stored["send_on_enter"] is False
 
     # With "Send on Enter" off, Enter adds a line and Ctrl+Enter sends.
-    page.goto(app_url + "/")
-    page.click("#new-chat")
-    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    new_chat(page, app_url)
     composer = page.locator("#composer")
     composer.fill("first line")
     composer.press("Enter")
@@ -109,10 +102,7 @@ def test_unbuilt_pages_say_so(page: Page, app_url: str) -> None:
 
 
 def test_deleting_asks_first(page: Page, app_url: str) -> None:
-    page.goto(app_url + "/")
-    page.click("#new-chat")
-    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
-    chat_id = page.url.rsplit("/chat/", 1)[1]
+    chat_id = new_chat(page, app_url)
     page.click("#delete-chat")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator(f".chat-link[href$='{chat_id}']")).to_have_count(1)
