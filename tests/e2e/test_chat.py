@@ -1,6 +1,5 @@
 """Talking to a persona in the browser on the embedded llama.cpp model."""
 
-
 import pytest
 from playwright.sync_api import Page, expect
 
