@@ -81,12 +81,16 @@ async def bench_chat(*, runs: int = 5, max_tokens: int = 64) -> dict[str, object
             chats.set_chat_model(session, chat.id, model=model, temperature=0.0)
             return chat.id
 
+    reset = getattr(backend, "reset_prompt_cache", lambda: None)
+
     async def raw_once() -> dict[str, float]:
+        reset()  # both paths start from a cold prompt cache (the mood call in between would evict it anyway)
         stream = backend.stream_chat(model, messages, temperature=0.0, max_tokens=max_tokens, stop=asyncio.Event())
         return await _time_stream(stream)
 
     async def azera_once() -> dict[str, float]:
         chat_id = await asyncio.to_thread(new_chat)
+        reset()
 
         async def tokens():
             async for event in generate_reply(chat_id, text=BENCH_PROMPT, backend=backend):

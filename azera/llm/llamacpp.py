@@ -142,6 +142,12 @@ class LlamaCppBackend:
             await worker
             await pool.release(llm)
 
+    def reset_prompt_cache(self) -> None:
+        """Forget the evaluated prompt in every idle model copy (benchmarks compare cold starts)."""
+        for pool in self._pools.values():
+            for llm in pool.idle:
+                llm.reset()
+
     async def list_models(self) -> list[ModelInfo]:
         """GGUF models with their size and family."""
         return [

