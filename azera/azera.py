@@ -12,6 +12,7 @@ from azera.config import get_settings
 from azera.mind.loop import mind_lifespan
 from azera.pages import placeholders
 from azera.pages.chat import chat_page
+from azera.pages.dreams import dreams_page
 from azera.pages.memories import memories_page
 from azera.pages.models import models_page
 from azera.pages.personas import personas_page
@@ -19,6 +20,7 @@ from azera.pages.settings import settings_page
 from azera.services.startup import prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
+from azera.state.dreams import DreamsState
 from azera.state.memories import MemoriesState
 from azera.state.models import ModelsState
 from azera.state.personas import PersonaState
@@ -42,7 +44,8 @@ app.add_page(models_page, route="/models", title="Azera · Models", on_load=[Pre
 app.add_page(
     memories_page, route="/memories", title="Azera · Memories", on_load=[PreferencesState.load, MemoriesState.load]
 )
-for page in (placeholders.canvas, placeholders.dreams, placeholders.journal):
+app.add_page(dreams_page, route="/dreams", title="Azera · Dreams", on_load=[PreferencesState.load, DreamsState.load])
+for page in (placeholders.canvas, placeholders.journal):
     app.add_page(
         page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load
     )

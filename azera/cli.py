@@ -199,6 +199,31 @@ def cmd_mind(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dream(args: argparse.Namespace) -> int:
+    """Make a persona dream now and print the dream."""
+    import asyncio
+
+    from azera.db.engine import session_scope
+    from azera.db.models import Dream
+    from azera.mind.loop import dream_now
+    from azera.services import ServiceError
+    from azera.services.startup import prepare
+
+    prepare()
+    try:
+        result = asyncio.run(dream_now(args.persona))
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not result.dream_id:
+        print(f"no dream: {result.reason}", file=sys.stderr)
+        return 1
+    with session_scope() as session:
+        dream = session.get(Dream, result.dream_id)
+        print(f"{dream.content}\n[emotion {dream.emotion} · themes {', '.join(dream.themes)}]")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its figures."""
     import asyncio
@@ -271,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--persona", default="azera")
     memory_actions.add_parser("reindex")
     memory.set_defaults(handler=cmd_memory)
+    dream = commands.add_parser("dream", help="make a persona dream now")
+    dream.add_argument("--persona", default="azera")
+    dream.set_defaults(handler=cmd_dream)
     mind = commands.add_parser("mind", help="mental state of the AI personas")
     mind.add_argument("action", choices=["status"])
     mind.set_defaults(handler=cmd_mind)

@@ -22,6 +22,7 @@ def _reset_caches() -> None:
     llm_registry.get_backend.cache_clear()
     memory_registry.get_memory_service.cache_clear()
     mind_loop.get_mind_service.cache_clear()
+    mind_loop.get_dreamer.cache_clear()
 
 
 @pytest.fixture(autouse=True)

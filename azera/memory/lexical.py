@@ -74,12 +74,22 @@ class FtsLexicalStore:
     """SQLite FTS5, one table per index."""
 
     name = "SQLite FTS5"
+    SCHEMA_VERSION = 2
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        exists = self._db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'memories'").fetchone()[0]
+        # The index is rebuildable from SQL: a file of another layout is dropped, and ``rebuilt`` tells the
+        # memory service to index everything again.
+        self.rebuilt = bool(exists) and version != self.SCHEMA_VERSION
+        if self.rebuilt:
+            for index in INDEXES:
+                self._db.execute(f"DROP TABLE IF EXISTS {index}")
+        self._db.execute(f"PRAGMA user_version = {self.SCHEMA_VERSION}")
         for index in INDEXES:
             # ``persona`` is a matchable column so that FTS5 intersects doclists instead of
             # scoring every row that shares a common word and filtering afterwards.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 
 from azera.config import get_settings
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
@@ -50,12 +51,17 @@ def build_lexical() -> LexicalStore:
 def get_memory_service() -> MemoryService:
     """The memory service for this process."""
     embedder = build_embedder()
-    return MemoryService(
-        embedder=embedder,
-        semantic=build_semantic(embedder.dimension),
-        lexical=build_lexical(),
-        working=build_working_memory(),
+    lexical = build_lexical()
+    service = MemoryService(
+        embedder=embedder, semantic=build_semantic(embedder.dimension), lexical=lexical, working=build_working_memory()
     )
+    if getattr(lexical, "rebuilt", False):
+        log.warning(
+            "the lexical index had an older layout and was rebuilt empty; re-indexing memories in the background"
+        )
+        service.mark_all_unindexed()
+        threading.Thread(target=service.index_all_pending, name="azera-reindex", daemon=True).start()
+    return service
 
 
 def try_memory_service() -> MemoryService | None:

@@ -195,6 +195,20 @@ class MemoryService:
             ids = list(session.exec(select(Memory.id).where(col(Memory.indexed_at).is_(None)).limit(batch)))
         return self.index(ids) if ids else 0
 
+    def mark_all_unindexed(self) -> None:
+        """Flag every memory for indexing (after an index was rebuilt empty)."""
+        with session_scope() as session:
+            for memory in session.exec(select(Memory).where(col(Memory.indexed_at).is_not(None))):
+                memory.indexed_at = None
+                session.add(memory)
+
+    def index_all_pending(self) -> int:
+        """Index every memory still waiting (blocking); stops early if indexing fails."""
+        total = 0
+        while (done := self.index_pending()) > 0:
+            total += done
+        return total
+
     def reindex(self, batch: int = 256) -> int:
         """Rebuild every index from SQL."""
         self.semantic.clear()

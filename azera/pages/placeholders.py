@@ -22,20 +22,6 @@ def canvas() -> rx.Component:
     )
 
 
-@shell("Dreams")
-def dreams() -> rx.Component:
-    """Dreams written while idle."""
-    return not_built(
-        "Dreams",
-        "Personas do not dream yet: the tick loop and dream writer are planned.",
-        [
-            "Dreams each AI persona writes when its energy is low or it has been idle",
-            "Search, read, and import dream archives",
-            "A 'dreaming…' indicator while one is written",
-        ],
-    )
-
-
 @shell("Journal")
 def journal() -> rx.Component:
     """Self-reflection entries."""
