@@ -47,9 +47,17 @@ def build_lexical() -> LexicalStore:
     return FtsLexicalStore(settings.data_dir / "lexical.db")
 
 
-@functools.cache
+_build_lock = threading.Lock()
+
+
 def get_memory_service() -> MemoryService:
-    """The memory service for this process."""
+    """The memory service for this process (built once, even when threads ask at the same moment)."""
+    with _build_lock:
+        return _build_memory_service()
+
+
+@functools.cache
+def _build_memory_service() -> MemoryService:
     embedder = build_embedder()
     lexical = build_lexical()
     service = MemoryService(
@@ -71,3 +79,6 @@ def try_memory_service() -> MemoryService | None:
     except Exception as error:
         log.warning("memory is unavailable, replies go on without recall: %s", error)
         return None
+
+
+get_memory_service.cache_clear = _build_memory_service.cache_clear  # type: ignore[attr-defined]

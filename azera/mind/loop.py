@@ -49,7 +49,7 @@ async def dream_now(persona_id: str) -> DreamResult:
         persona_name=persona.name,
         backend=get_backend(),
         model=persona.model or default_model(),
-        memory=try_memory_service(),
+        memory=await asyncio.to_thread(try_memory_service),
     )
 
 

@@ -101,13 +101,17 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     return plan
 
 
+def _retrieve(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
+    service = try_memory_service()  # built on first use, in this worker thread (it opens files)
+    return service.retrieve(plan.query, persona_id=plan.persona_id, chat_id=chat_id) if service else []
+
+
 async def _recall(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
     """Memories for the prompt; a memory failure costs recall, never the reply."""
-    service = try_memory_service() if plan.memory_enabled else None
-    if service is None:
+    if not plan.memory_enabled:
         return []
     try:
-        return await asyncio.to_thread(service.retrieve, plan.query, persona_id=plan.persona_id, chat_id=chat_id)
+        return await asyncio.to_thread(_retrieve, plan, chat_id)
     except Exception as error:
         log.warning("chat %s: recall failed, replying without memories: %s", chat_id, error)
         return []
@@ -136,12 +140,17 @@ def _remember_reply(plan: _Plan, chat_id: str, content: str, recalled: list[Reca
 _background: set[asyncio.Task] = set()
 
 
+def _index(memory_ids: list[str]) -> None:
+    service = try_memory_service()
+    if service is not None:
+        service.index(memory_ids)
+
+
 def _index_later(memory_ids: list[str]) -> None:
     """Index in the background: the reply never waits for embeddings."""
-    service = try_memory_service()
-    if service is None or not memory_ids:
+    if not memory_ids:
         return
-    task = asyncio.create_task(asyncio.to_thread(service.index, memory_ids))
+    task = asyncio.create_task(asyncio.to_thread(_index, memory_ids))
     _background.add(task)
     task.add_done_callback(_background.discard)
 

@@ -157,7 +157,7 @@ class MemoriesState(rx.State):
         return await self._apply("until", value)
 
     async def _change(self, work, done: str):
-        service = try_memory_service()
+        service = await asyncio.to_thread(try_memory_service)
         if service is None:
             return rx.toast.error("Memory is unavailable (see the log)")
         try:
@@ -233,7 +233,7 @@ class MemoriesState(rx.State):
         """Chunk and index staged documents with a progress bar; staging files are removed afterwards."""
         async with self:
             persona = self.kb_persona
-        service = try_memory_service()
+        service = await asyncio.to_thread(try_memory_service)
         loop = asyncio.get_running_loop()
         try:
             for path in map(Path, paths):
