@@ -48,15 +48,10 @@ async def bench_chat(*, runs: int = 5, max_tokens: int = 64) -> dict[str, object
 
     Runs on a scratch data folder so the user's chats are untouched.
     """
-    os.environ["AZERA_DATA_DIR"] = tempfile.mkdtemp(prefix="azera-bench-")
     os.environ["AZERA_MAX_REPLY_TOKENS"] = str(max_tokens)
-    from azera.config import get_settings
+    _scratch_settings()
     from azera.db import engine as db_engine
     from azera.llm import registry
-
-    get_settings.cache_clear()
-    db_engine.get_engine.cache_clear()
-    registry.get_backend.cache_clear()
     from azera.llm.prompt import PromptParts, build_messages
     from azera.services import chats
     from azera.services.personas import get_persona
@@ -129,11 +124,14 @@ def _scratch_settings() -> None:
     from azera.db import engine as db_engine
     from azera.llm import registry as llm_registry
     from azera.memory import registry as memory_registry
+    from azera.mind import loop as mind_loop
 
     get_settings.cache_clear()
     db_engine.get_engine.cache_clear()
     llm_registry.get_backend.cache_clear()
     memory_registry.get_memory_service.cache_clear()
+    mind_loop.get_mind_service.cache_clear()
+    mind_loop.get_dreamer.cache_clear()
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

@@ -112,36 +112,28 @@ def inline_editor(message: MessageRow) -> rx.Component:
     )
 
 
+def _small_button(icon: str, on_click, class_name: str, *, busy: bool = False) -> rx.Component:
+    """A ghost icon button under a message; ``busy`` ones are disabled while a reply streams."""
+    return rx.icon_button(
+        rx.icon(icon, size=14),
+        size="1",
+        variant="ghost",
+        on_click=on_click,
+        disabled=ConversationState.streaming if busy else False,
+        class_name=class_name,
+    )
+
+
 def message_actions(message: MessageRow) -> rx.Component:
     """Copy, edit / regenerate, branch selector."""
     is_user = message["role"] == "user"
     return rx.hstack(
         branch_selector(message),
-        rx.icon_button(
-            rx.icon("copy", size=14),
-            size="1",
-            variant="ghost",
-            on_click=[rx.set_clipboard(message["content"]), rx.toast.info("Copied")],
-            class_name="copy-message",
-        ),
+        _small_button("copy", [rx.set_clipboard(message["content"]), rx.toast.info("Copied")], "copy-message"),
         rx.cond(
             is_user,
-            rx.icon_button(
-                rx.icon("pencil", size=14),
-                size="1",
-                variant="ghost",
-                on_click=ConversationState.start_edit(message["id"]),
-                disabled=ConversationState.streaming,
-                class_name="edit-message",
-            ),
-            rx.icon_button(
-                rx.icon("refresh-cw", size=14),
-                size="1",
-                variant="ghost",
-                on_click=ConversationState.regenerate(message["id"]),
-                disabled=ConversationState.streaming,
-                class_name="regenerate",
-            ),
+            _small_button("pencil", ConversationState.start_edit(message["id"]), "edit-message", busy=True),
+            _small_button("refresh-cw", ConversationState.regenerate(message["id"]), "regenerate", busy=True),
         ),
         status_badge(message),
         spacing="2",
