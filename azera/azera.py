@@ -13,6 +13,7 @@ from azera.mind.loop import mind_lifespan
 from azera.pages import placeholders
 from azera.pages.chat import chat_page
 from azera.pages.dreams import dreams_page
+from azera.pages.journal import journal_page
 from azera.pages.memories import memories_page
 from azera.pages.models import models_page
 from azera.pages.personas import personas_page
@@ -21,6 +22,7 @@ from azera.services.startup import prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
+from azera.state.journal import JournalState
 from azera.state.memories import MemoriesState
 from azera.state.models import ModelsState
 from azera.state.personas import PersonaState
@@ -45,8 +47,8 @@ app.add_page(
     memories_page, route="/memories", title="Azera · Memories", on_load=[PreferencesState.load, MemoriesState.load]
 )
 app.add_page(dreams_page, route="/dreams", title="Azera · Dreams", on_load=[PreferencesState.load, DreamsState.load])
-for page in (placeholders.canvas, placeholders.journal):
-    app.add_page(
-        page, route=f"/{page.__name__}", title=f"Azera · {page.__name__.title()}", on_load=PreferencesState.load
-    )
+app.add_page(
+    journal_page, route="/journal", title="Azera · Journal", on_load=[PreferencesState.load, JournalState.load]
+)
+app.add_page(placeholders.canvas, route="/canvas", title="Azera · Canvas", on_load=PreferencesState.load)
 app.register_lifespan_task(mind_lifespan)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -119,19 +118,9 @@ async def bench_chat(*, runs: int = 5, max_tokens: int = 64) -> dict[str, object
 
 def _scratch_settings() -> None:
     """Point this process at a fresh data folder (benchmarks never touch the user's data)."""
-    os.environ["AZERA_DATA_DIR"] = tempfile.mkdtemp(prefix="azera-bench-")
-    from azera.config import get_settings
-    from azera.db import engine as db_engine
-    from azera.llm import registry as llm_registry
-    from azera.memory import registry as memory_registry
-    from azera.mind import loop as mind_loop
+    from azera import caches
 
-    get_settings.cache_clear()
-    db_engine.get_engine.cache_clear()
-    llm_registry.get_backend.cache_clear()
-    memory_registry.get_memory_service.cache_clear()
-    mind_loop.get_mind_service.cache_clear()
-    mind_loop.get_dreamer.cache_clear()
+    caches.use_scratch_data("azera-bench-")
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

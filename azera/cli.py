@@ -182,8 +182,26 @@ def cmd_memory(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mind(_args: argparse.Namespace) -> int:
-    """Show every AI persona's mood, energy and focus."""
+def cmd_mind(args: argparse.Namespace) -> int:
+    """Show every AI persona's mood, energy and focus, or simulate idle hours on scratch data."""
+    if args.action == "simulate":
+        from azera.mind.simulate import run_simulation
+        from azera.services import ServiceError
+
+        try:
+            result = run_simulation(args.persona, minutes=args.minutes, exchanges=args.exchanges, start=args.start)
+        except (ServiceError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(result, indent=2))
+            return 0
+        for row in result["trajectory"]:
+            print(f"{row['minute']:>5} min  energy {row['energy']:.2f}  focus {row['focus']:.2f}  mood {row['mood']}")
+        for event in result["events"]:
+            print(f"{event['minute']:>5} min  {event['kind']}: {event['title']}")
+        print(f"{result['dreams']} dreams, {result['journal_entries']} journal entries in {result['wall_seconds']} s")
+        return 0
     from azera.mind.loop import get_mind_service
     from azera.services.startup import prepare
 
@@ -199,28 +217,34 @@ def cmd_mind(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dream(args: argparse.Namespace) -> int:
-    """Make a persona dream now and print the dream."""
+def cmd_write_now(args: argparse.Namespace) -> int:
+    """Make a persona dream (``dream``) or reflect in its journal (``reflect``) now, and print what it wrote."""
     import asyncio
 
     from azera.db.engine import session_scope
-    from azera.db.models import Dream
-    from azera.mind.loop import dream_now
+    from azera.db.models import Dream, JournalEntry
+    from azera.mind.loop import dream_now, reflect_now
     from azera.services import ServiceError
     from azera.services.startup import prepare
 
     prepare()
+    dreaming = args.command == "dream"
     try:
-        result = asyncio.run(dream_now(args.persona))
+        result = asyncio.run(dream_now(args.persona) if dreaming else reflect_now(args.persona))
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if not result.dream_id:
-        print(f"no dream: {result.reason}", file=sys.stderr)
+    if not result.id:
+        print(f"no {'dream' if dreaming else 'reflection'}: {result.reason}", file=sys.stderr)
         return 1
     with session_scope() as session:
-        dream = session.get(Dream, result.dream_id)
-        print(f"{dream.content}\n[emotion {dream.emotion} · themes {', '.join(dream.themes)}]")
+        if dreaming:
+            dream = session.get(Dream, result.id)
+            print(f"{dream.content}\n[emotion {dream.emotion} · themes {', '.join(dream.themes)}]")
+        else:
+            entry = session.get(JournalEntry, result.id)
+            insights = "".join(f"\n- {insight}" for insight in entry.insights)
+            print(f"# {entry.title}\n\n{entry.content}\n\nMood: {entry.mood}\nInsights:{insights}")
     return 0
 
 
@@ -296,11 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--persona", default="azera")
     memory_actions.add_parser("reindex")
     memory.set_defaults(handler=cmd_memory)
-    dream = commands.add_parser("dream", help="make a persona dream now")
-    dream.add_argument("--persona", default="azera")
-    dream.set_defaults(handler=cmd_dream)
-    mind = commands.add_parser("mind", help="mental state of the AI personas")
-    mind.add_argument("action", choices=["status"])
+    for name, purpose in (
+        ("dream", "make a persona dream now"),
+        ("reflect", "make a persona write in its journal now"),
+    ):
+        writer = commands.add_parser(name, help=purpose)
+        writer.add_argument("--persona", default="azera")
+        writer.set_defaults(handler=cmd_write_now)
+    mind = commands.add_parser("mind", help="mental state of the AI personas; simulate idle hours")
+    mind.add_argument("action", choices=["status", "simulate"])
+    mind.add_argument("--persona", default="azera", help="simulate: the AI persona")
+    mind.add_argument("--minutes", type=int, default=600, help="simulate: idle minutes to fast-forward")
+    mind.add_argument("--exchanges", type=int, default=6, help="simulate: opening exchanges (at most 6)")
+    mind.add_argument("--start", default="", help="simulate: local start time HH:MM (default: journal hour - 3 h)")
+    mind.add_argument("--json", action="store_true")
     mind.set_defaults(handler=cmd_mind)
     bench = commands.add_parser("bench", help="benchmarks")
     bench.add_argument("suite", choices=["chat", "retrieval", "memory", "tick"])

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     )
     max_reply_tokens: int = Field(default=512, ge=16, le=8192, description="Longest reply, in tokens.")
     memory_min_age_seconds: int = Field(default=60, ge=0, description="Memories younger than this are not recalled.")
+    journal_hour: int = Field(default=21, ge=0, le=23, description="Local hour of the daily journal reflection.")
     embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
     qdrant_url: str = Field(default="", description="Qdrant server; empty = embedded engine.")
     meili_url: str = Field(default="", description="Meilisearch server; empty = SQLite FTS5.")

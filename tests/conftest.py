@@ -13,16 +13,9 @@ from azera.db import engine as db_engine
 
 
 def _reset_caches() -> None:
-    from azera.llm import registry as llm_registry
-    from azera.memory import registry as memory_registry
-    from azera.mind import loop as mind_loop
+    from azera import caches
 
-    get_settings.cache_clear()
-    db_engine.get_engine.cache_clear()
-    llm_registry.get_backend.cache_clear()
-    memory_registry.get_memory_service.cache_clear()
-    mind_loop.get_mind_service.cache_clear()
-    mind_loop.get_dreamer.cache_clear()
+    caches.reset()
 
 
 @pytest.fixture(autouse=True)

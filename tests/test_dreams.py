@@ -10,10 +10,11 @@ from azera.db.engine import session_scope
 from azera.db.models import Dream, Memory, utcnow
 from azera.llm.base import BackendError
 from azera.memory.service import MemoryService
-from azera.mind.dreams import COOLDOWN_SECONDS, IDLE_SECONDS, DreamResult, should_dream, write_dream
-from azera.mind.loop import Dreamer
+from azera.mind.dreams import COOLDOWN_SECONDS, IDLE_SECONDS, last_dream_time, should_dream, write_dream
+from azera.mind.loop import Stage
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
+from azera.mind.writing import Written
 
 NOW = 1_000_000.0
 
@@ -59,10 +60,10 @@ async def test_a_dream_recombines_only_the_personas_own_memories(prepared) -> No
     _remember("areza", "The dragon's password is bluebird.")
     backend = ScriptedBackend(DREAM)
     result = await write_dream(persona_id="azera", persona_name="Azera", backend=backend, model="m", memory=None)
-    assert result.dream_id
+    assert result.id
     assert "Miso sleeps on the lighthouse map" in backend.prompts[0] and "bluebird" not in backend.prompts[0]
     with session_scope() as session:
-        dream = session.get(Dream, result.dream_id)
+        dream = session.get(Dream, result.id)
         assert dream.content.startswith("I walked through a lighthouse") and dream.themes
         assert session.exec(select(Memory).where(Memory.kind == "dream")).one().persona_id == "azera"
 
@@ -73,7 +74,7 @@ async def test_empty_garbled_or_failed_dreams_are_not_saved(prepared, answer: st
     result = await write_dream(
         persona_id="azera", persona_name="Azera", backend=ScriptedBackend(answer, fail), model="m", memory=None
     )
-    assert not result.dream_id and result.reason
+    assert not result.id and result.reason
     with session_scope() as session:
         assert session.exec(select(Dream)).all() == []
 
@@ -92,19 +93,19 @@ async def test_the_dream_stage_starts_one_dream_at_a_time_and_retries_later(prep
     started: list[str] = []
     release = asyncio.Event()
 
-    async def write(persona_id: str) -> DreamResult:
+    async def write(persona_id: str, _now: float) -> Written:
         started.append(persona_id)
         await release.wait()
-        return DreamResult(reason="nothing usable")
+        return Written(reason="nothing usable")
 
-    dreamer = Dreamer(service, write)
+    dreamer = Stage("dream", service, due=should_dream, write=write, last_time=last_dream_time)
     await dreamer.stage(NOW)
     await dreamer.stage(NOW + 1)  # still dreaming: not started twice
     await asyncio.sleep(0)
-    assert started == ["azera"] and dreamer.dreaming == {"azera"}
+    assert started == ["azera"] and dreamer.busy == {"azera"}
     release.set()
     await dreamer.wait()
-    assert dreamer.dreaming == set()
+    assert dreamer.busy == set()
     await dreamer.stage(NOW + 60)
     assert started == ["azera"]  # a failed dream is retried after ten minutes, not every tick
     await dreamer.stage(NOW + 601)
@@ -132,10 +133,10 @@ async def test_a_real_dream_is_written_and_recalled_later(prepared, monkeypatch:
             model="smollm2-135m-instruct",
             memory=get_memory_service(),
         )
-        if result.dream_id:
+        if result.id:
             break
-    assert result is not None and result.dream_id, result
+    assert result is not None and result.id, result
     with session_scope() as session:
-        content = session.get(Dream, result.dream_id).content
+        content = session.get(Dream, result.id).content
     recalled = get_memory_service().retrieve(content[:120], persona_id="azera", chat_id="later-chat")
     assert any(memory.kind == "dream" for memory in recalled)

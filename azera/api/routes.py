@@ -1,12 +1,176 @@
-"""REST API: health now; the rest of the surface grows with each feature."""
+"""REST API under /api: health, mental state, dreams and journal (the rest of the surface grows per feature).
+
+Bad input is a 4xx with a reason in ``detail``; blocking work runs in worker threads.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
+from azera.db.engine import in_db
+from azera.db.models import Dream, JournalEntry
 from azera.doctor import check_records
+from azera.mind import journal
+from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
+from azera.mind.browse import find_dreams, find_entries
+from azera.mind.loop import get_dreamer, get_mind_service, get_reflector, reflect_now
+from azera.services import NotFoundError, ServiceError
+from azera.services.personas import get_persona, list_personas
+
+
+class MoodChange(BaseModel):
+    """Body of POST /api/status/mood."""
+
+    persona: str = Field(default="azera", max_length=64)
+    mood: str = Field(max_length=32)
+
+
+class ReflectRequest(BaseModel):
+    """Body of POST /api/journal/trigger."""
+
+    persona: str = Field(default="azera", max_length=64)
+
+
+def _fail(error: ServiceError) -> HTTPException:
+    return HTTPException(status_code=404 if isinstance(error, NotFoundError) else 400, detail=str(error))
+
+
+def _dream(dream: Dream) -> dict[str, Any]:
+    return dream.model_dump(exclude={"digest"}) | {"created_at": dream.created_at.isoformat()}
+
+
+def _entry(entry: JournalEntry) -> dict[str, Any]:
+    return entry.model_dump(exclude={"digest"}) | {"created_at": entry.created_at.isoformat()}
+
+
+def _status(persona_id: str) -> dict[str, Any]:
+    state = get_mind_service().get(persona_id)
+    return dataclasses.asdict(state) | {
+        "dreaming": persona_id in get_dreamer().busy,
+        "reflecting": persona_id in get_reflector().busy,
+    }
+
+
+def _ai_persona(session: Session, persona_id: str) -> str:
+    persona = get_persona(session, persona_id)
+    if persona.kind != "ai":
+        raise NotFoundError(f"'{persona_id}' is not an AI persona")
+    return persona.id
+
+
+async def _check_persona(persona_id: str) -> str:
+    try:
+        return await in_db(lambda session: _ai_persona(session, persona_id))
+    except ServiceError as error:
+        raise _fail(error) from error
+
+
+async def _read_archive(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ARCHIVE_BYTES:
+        raise HTTPException(status_code=413, detail=f"An archive is at most {MAX_ARCHIVE_BYTES // 1_000_000} MB")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_ARCHIVE_BYTES:
+            raise HTTPException(status_code=413, detail=f"An archive is at most {MAX_ARCHIVE_BYTES // 1_000_000} MB")
+    return bytes(data)
+
+
+def _add_mind_routes(api: FastAPI) -> None:
+    @api.get("/api/status")
+    async def status(persona: str = Query(default="", max_length=64)) -> dict[str, Any]:
+        """The mental state of one AI persona, or of all of them."""
+        if persona:
+            await _check_persona(persona)
+            return await asyncio.to_thread(_status, persona)
+        ids = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
+        return {"personas": [await asyncio.to_thread(_status, persona_id) for persona_id in ids]}
+
+    @api.post("/api/status/mood")
+    async def set_mood(change: MoodChange) -> dict[str, Any]:
+        """Put a persona in one of the eight moods."""
+        persona_id = await _check_persona(change.persona)
+        try:
+            await asyncio.to_thread(get_mind_service().set_mood, persona_id, change.mood.strip().lower())
+        except ServiceError as error:
+            raise _fail(error) from error
+        return await asyncio.to_thread(_status, persona_id)
+
+
+def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
+    finder = find_dreams if kind == "dream" else find_entries
+    shape = _dream if kind == "dream" else _entry
+
+    async def listing(query: str, persona: str, limit: int) -> list[dict[str, Any]]:
+        if persona:
+            await _check_persona(persona)
+        rows = await in_db(lambda session: finder(session, query=query, persona_id=persona, limit=limit))
+        return [shape(row) for row in rows]  # type: ignore[arg-type]
+
+    @api.get(prefix, name=f"list_{kind}")
+    async def list_all(
+        persona: str = Query(default="", max_length=64), limit: int = Query(default=50, ge=1, le=500)
+    ) -> list[dict[str, Any]]:
+        """Newest first, optionally one persona's."""
+        return await listing("", persona, limit)
+
+    @api.get(f"{prefix}/search", name=f"search_{kind}")
+    async def search(
+        q: str = Query(default="", max_length=200),
+        persona: str = Query(default="", max_length=64),
+        limit: int = Query(default=50, ge=1, le=500),
+    ) -> list[dict[str, Any]]:
+        """Those containing every word of ``q``."""
+        if not q.strip():
+            raise HTTPException(status_code=400, detail="Give something to search for: ?q=words")
+        return await listing(q, persona, limit)
+
+    @api.post(f"{prefix}/import", name=f"import_{kind}", status_code=201)
+    async def import_(
+        request: Request,
+        persona: str = Query(default="azera", max_length=64),
+        filename: str = Query(default="", max_length=200),
+    ) -> dict[str, Any]:
+        """Import a JSON or markdown archive (the raw file as the body); already-present items are skipped."""
+        data = await _read_archive(request)
+        if not filename and "markdown" in request.headers.get("content-type", ""):
+            filename = "archive.md"
+        try:
+            report = await import_archive_async(kind, data, filename=filename, persona_id=persona)
+        except ServiceError as error:
+            raise _fail(error) from error
+        return {"imported": report.imported, "duplicates": report.duplicates, "ids": report.ids}
+
+
+def _add_journal_routes(api: FastAPI) -> None:
+    @api.post("/api/journal/trigger", status_code=201)
+    async def trigger(request: ReflectRequest) -> dict[str, Any]:
+        """Write a reflection now (waits for the model, a few seconds on the embedded one)."""
+        persona_id = await _check_persona(request.persona)
+        result = await get_reflector().run_now(persona_id, reflect_now)
+        if not result.id:
+            code = 409 if "already" in result.reason else 422 if "nothing to reflect" in result.reason else 503
+            raise HTTPException(status_code=code, detail=result.reason)
+        entry = await in_db(lambda session: session.get(JournalEntry, result.id))
+        return _entry(entry)
+
+    @api.get("/api/media/{path:path}")
+    async def media(path: str) -> FileResponse:
+        """An image kept by journal mode (only files inside the data folder's media/)."""
+        root = journal.media_dir().resolve()
+        target = (root / path).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            raise HTTPException(status_code=404, detail="No such media file")
+        return FileResponse(Path(target))
 
 
 def build_api() -> FastAPI:
@@ -19,4 +183,8 @@ def build_api() -> FastAPI:
         records = await asyncio.to_thread(check_records)
         return {"status": "ok" if records.ok else "degraded", "records": records.detail}
 
+    _add_mind_routes(api)
+    _add_archive_routes(api, "dream", "/api/dreams")
+    _add_archive_routes(api, "journal", "/api/journal")
+    _add_journal_routes(api)
     return api

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import Var
 
+from azera.components.dialogs import confirm_delete
 from azera.components.shell import ACCENT
-from azera.state.conversation import ConversationState, MessageRow, RecallRow
+from azera.state.conversation import ConversationState, DraftRow, MessageRow, RecallRow
 from azera.state.preferences import PreferencesState
 
 
@@ -174,6 +175,73 @@ def message_bubble(message: MessageRow) -> rx.Component:
     )
 
 
+JOURNAL_UPLOAD_ID = "journal-image"
+
+
+def draft_row(draft: DraftRow) -> rx.Component:
+    """A journal-mode draft: kept silently, marked with a ✓."""
+    return rx.hstack(
+        rx.icon("check", color=rx.color("grass", 10), size=16, class_name="draft-check"),
+        rx.cond(
+            draft["kind"] == "image",
+            rx.image(src=draft["image_url"], alt=draft["content"], max_width="240px", border_radius="8px"),
+            rx.text(draft["content"], white_space="pre-wrap"),
+        ),
+        rx.spacer(),
+        rx.text(draft["time"], size="1", color=rx.color("gray", 10)),
+        class_name="journal-draft",
+        width="100%",
+        padding="6px 12px",
+        border_left=f"3px solid {rx.color('grass', 8)}",
+        align="start",
+    )
+
+
+def journal_banner() -> rx.Component:
+    """Shown while the chat is in journal mode: what is happening, done and cancel."""
+    return rx.hstack(
+        rx.icon("notebook-pen", color=rx.color("grass", 10)),
+        rx.text(
+            "Journal mode — nothing is answered; each message is kept as a draft (",
+            ConversationState.drafts.length(),
+            "). Done turns them into a journal article.",
+            size="2",
+        ),
+        rx.spacer(),
+        rx.button(
+            rx.icon("book-check"),
+            "Done",
+            on_click=ConversationState.finish_journal,
+            loading=ConversationState.compiling,
+            color_scheme="grass",
+            id="journal-done",
+        ),
+        confirm_delete(
+            rx.button("Cancel", variant="soft", color_scheme="gray", id="journal-cancel"),
+            "Discard this journal session?",
+            "Its drafts are deleted and nothing is saved to the journal.",
+            ConversationState.cancel_journal,
+            "confirm-journal-cancel",
+        ),
+        width="100%",
+        align="center",
+        padding="8px 16px",
+        background=rx.color("grass", 3),
+        id="journal-banner",
+    )
+
+
+def journal_image_button() -> rx.Component:
+    """Add images to the journal session (checked by content on the server)."""
+    return rx.upload.root(
+        rx.icon_button(rx.icon("image-plus"), type="button", variant="soft", id="journal-image-button"),
+        id=JOURNAL_UPLOAD_ID,
+        accept={"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/gif": [".gif"], "image/webp": [".webp"]},
+        max_files=5,
+        on_drop=ConversationState.upload_journal_image(rx.upload_files(upload_id=JOURNAL_UPLOAD_ID)),
+    )
+
+
 def composer() -> rx.Component:
     """The message box with send and stop."""
     return rx.form(
@@ -182,9 +250,13 @@ def composer() -> rx.Component:
                 name="message",
                 id="composer",
                 placeholder=rx.cond(
-                    PreferencesState.send_on_enter,
-                    "Message… (Enter sends, Shift+Enter for a new line)",
-                    "Message… (Ctrl+Enter sends)",
+                    ConversationState.journal_mode,
+                    "Write in your journal… (kept as a draft, no reply)",
+                    rx.cond(
+                        PreferencesState.send_on_enter,
+                        "Message… (Enter sends, Shift+Enter for a new line)",
+                        "Message… (Ctrl+Enter sends)",
+                    ),
                 ),
                 custom_attrs={"on_key_down": _composer_keys(PreferencesState.send_on_enter)},
                 flex="1",
@@ -203,6 +275,7 @@ def composer() -> rx.Component:
                 ),
                 rx.button(rx.icon("send"), "Send", type="submit", id="send"),
             ),
+            rx.cond(ConversationState.journal_mode, journal_image_button()),
             width="100%",
             align="end",
         ),
@@ -261,8 +334,9 @@ def message_list() -> rx.Component:
     return rx.auto_scroll(
         rx.vstack(
             rx.foreach(ConversationState.messages, message_bubble),
+            rx.foreach(ConversationState.drafts, draft_row),
             rx.cond(
-                ConversationState.messages.length() == 0,
+                (ConversationState.messages.length() == 0) & ~ConversationState.journal_mode,
                 rx.text("Say hello — replies stream in as they are written.", color=rx.color("gray", 10)),
             ),
             spacing="4",

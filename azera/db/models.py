@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def epoch(moment: datetime) -> float:
+    """Epoch seconds of a stored time (SQLite hands back naive UTC datetimes)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def new_id() -> str:
     """A random 32-character hex id."""
     return uuid.uuid4().hex
@@ -84,6 +89,7 @@ class Chat(SQLModel, table=True):
     temperature_override: float | None = Field(default=None)
     active_leaf_id: str | None = Field(default=None, max_length=32)
     journal_mode: bool = Field(default=False)
+    journal_started_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
@@ -138,6 +144,7 @@ class Dream(SQLModel, table=True):
     emotion: str = Field(default="", max_length=32)
     themes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     source: str = Field(default="generated", max_length=32)
+    digest: str = Field(default="", index=True, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -151,6 +158,19 @@ class JournalEntry(SQLModel, table=True):
     mood: str = Field(default="", max_length=32)
     insights: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     kind: str = Field(default="reflection", max_length=16)
+    source: str = Field(default="manual", max_length=32)
+    digest: str = Field(default="", index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class JournalDraft(SQLModel, table=True):
+    """Something captured in journal mode, waiting to be compiled into an article."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    chat_id: str = Field(foreign_key="chat.id", index=True, max_length=32)
+    kind: str = Field(default="text", max_length=8)
+    content: str = _text()
+    media_path: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

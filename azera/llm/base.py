@@ -79,3 +79,13 @@ class ChatBackend(Protocol):
     async def context_window(self, model: str) -> int:
         """The context size (tokens) Azera will use with ``model``."""
         ...
+
+
+async def complete(backend: ChatBackend, model: str, prompt: str, *, temperature: float, max_tokens: int) -> str:
+    """One whole, non-streamed answer to a single user prompt (raises BackendError)."""
+    answer, turns = "", [ChatTurn(role="user", content=prompt)]
+    async for piece in backend.stream_chat(
+        model, turns, temperature=temperature, max_tokens=max_tokens, stop=asyncio.Event()
+    ):
+        answer += piece
+    return answer.strip()

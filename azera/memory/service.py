@@ -28,7 +28,7 @@ from azera.services import NotFoundError, ServiceError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("conversation", "fact", "dream", "reflection", "emotion", "document")
+KINDS = ("conversation", "fact", "dream", "journal", "reflection", "emotion", "document")
 TIERS = ("working", "long_term", "personal_log", "archive")
 # Retrieval rules. The seed's numbers were starting points; `bench memory` on tests/data decided these
 # (README, "Recall benchmark"): the seed's 0.45 similarity cut dropped recall@10 from 0.95 to 0.55 there,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
-from azera.llm.base import BackendError, ChatBackend, ChatTurn
+from azera.llm.base import BackendError, ChatBackend, complete
 from azera.mind.state import MOODS
 
 log = logging.getLogger(__name__)
@@ -67,11 +66,8 @@ async def infer_mood(backend: ChatBackend, model: str, reply: str) -> str | None
     """Ask the model (temperature 0.1, at most 10 tokens); None when it fails or answers nonsense."""
     if not reply.strip():
         return None
-    turns = [ChatTurn(role="user", content=PROMPT.format(reply=reply[:1500]))]
-    answer = ""
     try:
-        async for piece in backend.stream_chat(model, turns, temperature=0.1, max_tokens=10, stop=asyncio.Event()):
-            answer += piece
+        answer = await complete(backend, model, PROMPT.format(reply=reply[:1500]), temperature=0.1, max_tokens=10)
     except BackendError as error:
         log.warning("mood inference failed, the mood stays as it was: %s", error)
         return None

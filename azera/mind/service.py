@@ -13,7 +13,8 @@ from sqlmodel import select
 from azera.db.engine import session_scope
 from azera.db.models import MentalStateRow, Persona
 from azera.memory.working import SESSION_TTL, LocalTTLStore, WorkingMemory
-from azera.mind.state import MentalState, after_exchange, idle_drift
+from azera.mind.state import MOODS, MentalState, after_exchange, idle_drift
+from azera.services import ServiceError
 
 log = logging.getLogger(__name__)
 PERSIST_EVERY_SECONDS = 60
@@ -60,6 +61,20 @@ class MindService:
     def record_exchange(self, persona_id: str, mood: str | None) -> MentalState:
         """A reply was written: apply the exchange rules and persist at once (blocking: call from a thread)."""
         state = after_exchange(self.get(persona_id), mood, self.clock())
+        with self._lock:
+            self._states[persona_id] = state
+        self._mirror(state)
+        self._store([state])
+        return state
+
+    def set_mood(self, persona_id: str, mood: str) -> MentalState:
+        """Put a persona in a mood (the API's POST /api/status/mood); persisted at once (blocking)."""
+        if mood not in MOODS:
+            raise ServiceError(f"Unknown mood '{mood}' (one of {', '.join(MOODS)})")
+        valence, arousal = MOODS[mood]
+        state = dataclasses.replace(
+            self.get(persona_id), mood=mood, valence=valence, arousal=arousal, updated=self.clock()
+        )
         with self._lock:
             self._states[persona_id] = state
         self._mirror(state)

@@ -72,7 +72,8 @@ def idle_drift(state: MentalState, now: float) -> MentalState:
     """Time passing with nobody talking: energy recovers, mood drifts to neutral, focus decays.
 
     Only the time since ``max(updated, last_interaction + IDLE_AFTER_SECONDS)`` counts, so calling
-    this every second or once after an hour gives the same result; a clock that jumps back changes nothing.
+    this every second or once after an hour gives the same result (no rounding here: a second's drift is
+    smaller than four decimals); a clock that jumps back changes nothing.
     """
     start = max(state.updated, state.last_interaction + IDLE_AFTER_SECONDS)
     if now <= start:
@@ -84,10 +85,10 @@ def idle_drift(state: MentalState, now: float) -> MentalState:
     focus = state.focus if state.focus <= MIN_FOCUS else max(MIN_FOCUS, state.focus - FOCUS_DECAY_PER_HOUR * hours)
     return dataclasses.replace(
         state,
-        valence=round(valence, 4),
-        arousal=round(arousal, 4),
+        valence=valence,
+        arousal=arousal,
         mood=nearest_mood(valence, arousal),
-        energy=round(_clamp(state.energy + ENERGY_RECOVERY_PER_HOUR * hours), 4),
-        focus=round(focus, 4),
+        energy=_clamp(state.energy + ENERGY_RECOVERY_PER_HOUR * hours),
+        focus=focus,
         updated=now,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from azera.components.dialogs import confirm_delete
-from azera.components.messages import composer, message_list, mind_bars, model_controls
+from azera.components.messages import composer, journal_banner, message_list, mind_bars, model_controls
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
+from azera.state.conversation import ConversationState
 
 
 def chat_link(chat: ChatRow) -> rx.Component:
@@ -127,6 +128,17 @@ def chat_header() -> rx.Component:
                 flex="1",
                 id="chat-title",
             ),
+            rx.cond(
+                ~ConversationState.journal_mode,
+                rx.button(
+                    rx.icon("notebook-pen"),
+                    "Journal mode",
+                    variant="soft",
+                    color_scheme="grass",
+                    on_click=ConversationState.start_journal,
+                    id="journal-start",
+                ),
+            ),
             delete_button(),
             width="100%",
         ),
@@ -163,6 +175,7 @@ def open_chat() -> rx.Component:
     """The open chat: header, messages of the active branch, composer."""
     return rx.vstack(
         chat_header(),
+        rx.cond(ConversationState.journal_mode, journal_banner()),
         message_list(),
         composer(),
         height="100vh",

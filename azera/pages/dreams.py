@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.archive import import_button
 from azera.components.shell import page_header, shell
 from azera.state.dreams import DreamRow, DreamsState
 
@@ -48,6 +49,7 @@ def dreams_page() -> rx.Component:
             rx.spacer(),
             rx.select(DreamsState.personas, value=DreamsState.persona, on_change=DreamsState.set_persona),
             rx.button(rx.icon("moon"), "Dream now", on_click=DreamsState.dream, id="dream-now"),
+            import_button("dream-import", DreamsState.import_archive),
             width="100%",
             align="center",
         ),

@@ -20,17 +20,3 @@ def canvas() -> rx.Component:
             "Gallery with download and delete",
         ],
     )
-
-
-@shell("Journal")
-def journal() -> rx.Component:
-    """Self-reflection entries."""
-    return not_built(
-        "Journal",
-        "Reflections and journal mode are planned; no entries are written yet.",
-        [
-            "Daily and on-demand reflections with mood and insights",
-            "Articles compiled from journal mode in chat",
-            "Search, trigger and import",
-        ],
-    )

@@ -65,6 +65,8 @@ class _Plan:
 
 def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: str) -> _Plan:
     """Save the user's side first, then create the empty reply row (one transaction)."""
+    if mode != "regenerate" and chat_id and get_chat(session, chat_id).journal_mode:
+        raise ServiceError("This chat is in journal mode: messages are kept as drafts, the persona does not reply")
     if mode == "send":
         user = message_service.add_user_message(session, chat_id, text)
     elif mode == "edit":

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from pathlib import Path
 from typing import TypedDict
 
 import reflex as rx
 from sqlmodel import Session
 
 from azera.db.engine import in_db
+from azera.db.models import JournalEntry, epoch
 from azera.llm.base import BackendError
 from azera.llm.registry import default_model, get_backend
-from azera.mind.loop import get_mind_service
+from azera.mind import journal
+from azera.mind.loop import compile_journal_now, get_mind_service
 from azera.services import ServiceError
 from azera.services import chats as chat_service
 from azera.services import messages as message_service
@@ -53,6 +57,35 @@ def _recall_rows(recalled: list[dict]) -> list[RecallRow]:
         why = f"fused {item.get('score', 0):.4f} ({sources})"
         rows.append(RecallRow(text=item["text"], kind=item["kind"], created_at=item["created_at"], why=why))
     return rows
+
+
+class DraftRow(TypedDict):
+    """A journal-mode draft as the chat page shows it."""
+
+    id: str
+    kind: str
+    content: str
+    image_url: str
+    time: str
+
+
+def media_url(relative: str) -> str:
+    """Where the browser fetches a media file (the backend serves /api/media/)."""
+    return f"{rx.config.get_config().api_url}{journal.MEDIA_URL}{relative}"
+
+
+def read_drafts(session: Session, chat_id: str) -> list[DraftRow]:
+    """The open journal session's drafts, oldest first."""
+    return [
+        DraftRow(
+            id=draft.id,
+            kind=draft.kind,
+            content=draft.content,
+            image_url=media_url(draft.media_path) if draft.media_path else "",
+            time=f"{datetime.fromtimestamp(epoch(draft.created_at)).astimezone():%H:%M}",
+        )
+        for draft in journal.list_drafts(session, chat_id)
+    ]
 
 
 def chat_id_from_path(path: str) -> str:
@@ -101,6 +134,9 @@ class ConversationState(rx.State):
     mood: str = ""
     energy: int = 0
     focus: int = 0
+    journal_mode: bool = False
+    drafts: list[DraftRow] = []
+    compiling: bool = False
 
     @rx.var
     def model_label(self) -> str:
@@ -113,9 +149,10 @@ class ConversationState(rx.State):
         def read(session: Session):
             chat = chat_service.get_chat(session, chat_id)
             persona = get_persona(session, chat.ai_persona_id)
-            return read_messages(session, chat_id), chat, persona
+            return read_messages(session, chat_id), chat, persona, read_drafts(session, chat_id)
 
-        rows, chat, persona = await in_db(read)
+        rows, chat, persona, drafts = await in_db(read)
+        self.journal_mode, self.drafts = chat.journal_mode, drafts
         self.persona_id = persona.id
         await asyncio.to_thread(get_mind_service().get, persona.id)  # the first read comes from SQL
         self._show_mind()
@@ -157,7 +194,17 @@ class ConversationState(rx.State):
     async def send(self, form_data: dict):
         """Send the composer's text and stream the reply."""
         async with self:
-            text = str(form_data.get("message", ""))
+            text, journaling, chat_id = str(form_data.get("message", "")), self.journal_mode, self.chat_id
+        if journaling:
+            try:
+                await in_db(lambda session: journal.add_draft(session, chat_id, text))
+            except ServiceError as error:
+                yield rx.toast.error(str(error))
+                return
+            yield rx.set_value("composer", "")
+            async with self:
+                await self._reload()
+            return
         async for event in self._run("send", text=text, clear_composer=True):
             yield event
 
@@ -224,6 +271,66 @@ class ConversationState(rx.State):
             last = dict(self.messages[-1])
             last["content"], last["thinking"] = reply.content, reply.thinking
             self.messages = [*self.messages[:-1], MessageRow(**last)]  # type: ignore[typeddict-item]
+
+    @rx.event
+    async def start_journal(self):
+        """Enter journal mode: the persona stops replying and messages become drafts."""
+        if self.streaming:
+            return rx.toast.warning("Wait for the reply to finish first")
+        chat_id = self.chat_id
+        await in_db(lambda session: journal.start_journal(session, chat_id))
+        await self._reload()
+        return rx.toast.info("Journal mode: each message is kept as a draft until you press Done")
+
+    @rx.event
+    async def cancel_journal(self):
+        """Leave journal mode and discard the drafts."""
+        chat_id = self.chat_id
+        try:
+            count = await in_db(lambda session: journal.cancel_journal(session, chat_id))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        await self._reload()
+        return rx.toast.info(f"Journal mode ended; {count} draft(s) discarded")
+
+    @rx.event(background=True)
+    async def finish_journal(self):
+        """Compile the drafts into a titled journal article (entry + memory) and leave journal mode."""
+        async with self:
+            if self.compiling:
+                return
+            self.compiling, chat_id = True, self.chat_id
+        try:
+            result = await compile_journal_now(chat_id)
+            if result.id:
+                title = await in_db(lambda session: session.get(JournalEntry, result.id).title)
+                yield rx.toast.success(f"Saved to the journal: {title}")
+            else:
+                yield rx.toast.info(result.reason)
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
+        finally:
+            async with self:
+                self.compiling = False
+                await self._reload()
+
+    @rx.event
+    async def upload_journal_image(self, files: list[rx.UploadFile]):
+        """Keep uploaded images as journal drafts (checked by content: PNG, JPEG, GIF or WebP)."""
+        chat_id = self.chat_id
+        for upload in files:
+            data = await upload.read(journal.MAX_IMAGE_BYTES + 1)
+            name = Path(upload.name or upload.filename or "image").name
+
+            def add(session: Session, data: bytes = data, name: str = name) -> None:
+                journal.add_image_draft(session, chat_id, data, caption=name)
+
+            try:
+                await in_db(add)
+            except ServiceError as error:
+                return rx.toast.error(f"{name}: {error}")
+        await self._reload()
+        return None
 
     @rx.event
     def stop(self):

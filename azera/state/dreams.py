@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TypedDict
 
 import reflex as rx
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from azera.db.engine import in_db
-from azera.db.models import Dream
+from azera.mind.browse import find_dreams
 from azera.mind.loop import dream_now, get_dreamer
 from azera.services import ServiceError
 from azera.services.personas import list_personas
+from azera.state.imports import import_uploads
 
 
 class DreamRow(TypedDict):
@@ -29,9 +29,6 @@ class DreamRow(TypedDict):
 
 def read_dreams(session: Session, query: str, limit: int = 200) -> list[DreamRow]:
     """Dreams, newest first, optionally containing ``query``."""
-    statement = select(Dream).order_by(col(Dream.created_at).desc()).limit(limit)
-    if query.strip():
-        statement = statement.where(func.lower(Dream.content).like(f"%{query.strip().lower()}%"))
     return [
         DreamRow(
             id=d.id,
@@ -42,7 +39,7 @@ def read_dreams(session: Session, query: str, limit: int = 200) -> list[DreamRow
             themes=", ".join(d.themes),
             created=f"{d.created_at:%Y-%m-%d %H:%M}",
         )
-        for d in session.exec(statement)
+        for d in find_dreams(session, query=query, limit=limit)
     ]
 
 
@@ -59,7 +56,7 @@ class DreamsState(rx.State):
         query = self.query
         self.dreams = await in_db(lambda session: read_dreams(session, query))
         self.personas = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
-        self.dreaming = sorted(get_dreamer().dreaming)
+        self.dreaming = sorted(get_dreamer().busy)
 
     @rx.event
     async def load(self):
@@ -82,22 +79,25 @@ class DreamsState(rx.State):
         """Whose dream the button starts."""
         self.persona = value
 
+    @rx.event
+    async def import_archive(self, files: list[rx.UploadFile]):
+        """Import dream archives (JSON or markdown) for the chosen persona."""
+        toast = await import_uploads("dream", files, self.persona)
+        await self._refresh()
+        return toast
+
     @rx.event(background=True)
     async def dream(self):
         """Make the chosen persona dream now (in the background; chat is never stalled)."""
         async with self:
             persona = self.persona
             self.dreaming = sorted({*self.dreaming, persona})
-        dreamer = get_dreamer()
-        dreamer.dreaming.add(persona)
         try:
-            result = await dream_now(persona)
+            result = await get_dreamer().run_now(persona, dream_now)
         except ServiceError as error:
             result = None
             yield rx.toast.error(str(error))
-        finally:
-            dreamer.dreaming.discard(persona)
-        if result is not None and not result.dream_id:
+        if result is not None and not result.id:
             yield rx.toast.warning(f"No dream this time: {result.reason}")
         async with self:
             await self._refresh()

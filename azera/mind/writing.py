@@ -1,0 +1,39 @@
+"""What dreams and journal entries have in common: results, quality checks, themes, import digests."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import re
+
+from azera.memory.lexical import STOPWORDS
+
+MIN_CHARS = 40
+
+
+@dataclasses.dataclass
+class Written:
+    """Something the mind wrote (a dream, a journal entry), or why nothing was written."""
+
+    id: str = ""
+    reason: str = ""
+
+
+def usable(text: str, min_chars: int = MIN_CHARS) -> bool:
+    """Whether a model's text is worth keeping (not empty, not garbage)."""
+    text = text.strip()
+    letters = sum(ch.isalpha() for ch in text)
+    return len(text) >= min_chars and letters >= 0.6 * len(text)
+
+
+def themes_of(text: str, count: int = 3) -> list[str]:
+    """The most frequent meaningful words of a text."""
+    words = [w for w in re.findall(r"[a-zA-Z]{4,}", text.lower()) if w not in STOPWORDS]
+    return [word for word, _ in collections.Counter(words).most_common(count)]
+
+
+def digest(persona_id: str, content: str) -> str:
+    """What makes two dreams or entries the same one (imports are idempotent on it)."""
+    normal = " ".join(content.split())
+    return hashlib.sha256(f"{persona_id}\n{normal}".encode()).hexdigest()
