@@ -8,13 +8,13 @@ from sqlmodel import select
 
 from azera.db.engine import session_scope
 from azera.db.models import Dream, Memory, utcnow
-from azera.llm.base import BackendError
 from azera.memory.service import MemoryService
 from azera.mind.dreams import COOLDOWN_SECONDS, IDLE_SECONDS, last_dream_time, should_dream, write_dream
 from azera.mind.loop import Stage
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written
+from tests.scripted import ScriptedBackend
 
 NOW = 1_000_000.0
 
@@ -27,22 +27,6 @@ def test_tired_or_long_idle_personas_dream_with_a_cooldown() -> None:
     assert should_dream(idle, NOW, last_dream=0)
     assert not should_dream(idle, NOW, last_dream=NOW - COOLDOWN_SECONDS + 5)  # cooldown
     assert not should_dream(MentalState("azera", energy=0.7, last_interaction=0), NOW, last_dream=0)  # never talked
-
-
-class ScriptedBackend:
-    """Answers with fixed text, records prompts, or fails."""
-
-    name = "scripted"
-
-    def __init__(self, answer: str, fail: bool = False) -> None:
-        self.answer, self.fail, self.prompts = answer, fail, []
-
-    async def stream_chat(self, model, messages, *, temperature, max_tokens, stop):
-        self.prompts.append(messages[-1]["content"])
-        if self.fail:
-            raise BackendError("down")
-        for word in self.answer.split(" "):
-            yield word + " "
 
 
 def _remember(persona: str, text: str) -> None:

@@ -5,7 +5,6 @@ import dataclasses
 
 import pytest
 
-from azera.llm.base import BackendError
 from azera.mind import loop as mind_loop
 from azera.mind.mood import infer_mood, label_from_text
 from azera.mind.service import MindService
@@ -19,6 +18,7 @@ from azera.mind.state import (
     idle_drift,
     nearest_mood,
 )
+from tests.scripted import ScriptedBackend
 
 HOUR = 3600.0
 
@@ -71,22 +71,6 @@ def test_drift_is_the_same_in_one_step_or_many_and_ignores_clock_jumps_back() ->
 )
 def test_mood_labels_from_messy_answers(answer: str, label: str | None) -> None:
     assert label_from_text(answer) == label
-
-
-class ScriptedBackend:
-    """Answers every call with a fixed text (or fails): how a small or broken model behaves."""
-
-    name = "scripted"
-
-    def __init__(self, answer: str = "", fail: bool = False) -> None:
-        self.answer, self.fail, self.calls = answer, fail, []
-
-    async def stream_chat(self, model, messages, *, temperature, max_tokens, stop):
-        self.calls.append({"temperature": temperature, "max_tokens": max_tokens})
-        if self.fail:
-            raise BackendError("model crashed")
-        for word in self.answer.split(" "):
-            yield word + " "
 
 
 async def test_mood_inference_is_a_short_cold_call_and_never_crashes() -> None:

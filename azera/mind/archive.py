@@ -64,7 +64,10 @@ class ImportReport:
 def _date(value: Any) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("the date must be an ISO-8601 text such as 2025-03-14 or 2025-03-14T22:10:00")
-    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"'{value[:40]}' is not an ISO-8601 date such as 2025-03-14") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

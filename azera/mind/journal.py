@@ -312,7 +312,7 @@ def draft_markdown(drafts: list[JournalDraft]) -> str:
 def clean_title(answer: str) -> str:
     """A model's title answer cut to its first line, without quotes, markup or a 'Title:' prefix."""
     line = next((ln for ln in answer.splitlines() if ln.strip()), "")
-    line = re.sub(r"^\s*(?:#+|title\s*:)\s*", "", line, flags=re.IGNORECASE).strip().strip("\"'*_ ")
+    line = re.sub(r"^\s*(?:#+|title\s*:|\**\d{1,2}:\d{2}\**)\s*", "", line, flags=re.IGNORECASE).strip().strip("\"'*_ ")
     return line[:100] if usable(line, min_chars=3) else ""
 
 
@@ -346,14 +346,15 @@ async def compile_journal(
             await in_db(lambda session: _end_session(session, get_chat(session, chat_id), []))
             return Written(reason="nothing was written in this journal session")
         body = draft_markdown(drafts)
-        words = " ".join(d.content for d in drafts if d.content).split()
+        plain = "\n".join(d.content for d in drafts if d.content and d.kind == "text")
+        words = plain.split()
         title = " ".join(words[:8]) or "Journal"
         summary = ""
         try:
             answer = await complete(
                 backend,
                 model,
-                f"Give this journal entry a short title of at most eight words.\n\n{body[:1500]}\n\nTitle:",
+                f"Give this journal entry a short title of at most eight words.\n\n{plain[:1500]}\n\nTitle:",
                 temperature=0.3,
                 max_tokens=16,
             )

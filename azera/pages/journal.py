@@ -75,7 +75,12 @@ def journal_page() -> rx.Component:
         rx.cond(
             JournalState.entries.length() == 0,
             rx.text(
-                "No entries yet. They are written each evening, or now with Reflect now.", color=rx.color("gray", 10)
+                rx.cond(
+                    JournalState.query == "",
+                    "No entries yet. They are written each evening, or now with Reflect now.",
+                    "No entry contains every word of that search.",
+                ),
+                color=rx.color("gray", 10),
             ),
         ),
         rx.moment(interval=5000, on_change=JournalState.poll, display="none"),
