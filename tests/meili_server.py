@@ -124,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             task = self.state.tasks.get(int(parts[1]))
             return self._send(200, task) if task else self._error(404, "task_not_found", "Task not found.")
         if parts == ["indexes"] and method == "POST":
-            self.state.indexes.setdefault(body["uid"], {"docs": {}, "filterable": []})
+            self.state.indexes.setdefault(body["uid"], {"docs": {}, "filterable": [], "searchable": ["*"]})
             return self._task(body["uid"], "indexCreation")
         if parts[:1] != ["indexes"] or len(parts) < 2:
             return self._error(404, "not_found", "Not found.")
@@ -136,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, {"uid": parts[1], "primaryKey": "id"})
         if rest == ["settings"] and method == "PATCH":
             index["filterable"] = list(body.get("filterableAttributes", index["filterable"]))
+            index["searchable"] = list(body.get("searchableAttributes", index["searchable"]))
             return self._task(parts[1], "settingsUpdate")
         if rest == ["documents"] and method == "POST":
             for document in body:
@@ -166,8 +167,13 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, "invalid_search_filter", f"Attribute `{missing.args[0]}` is not filterable.")
             except ValueError as error:
                 return self._error(400, "invalid_search_filter", str(error))
-            text_words = set(re.findall(r"\w+", document["text"].lower()))
-            score = len(words & text_words) / max(len(words), 1)
+            fields = ["text"] if index["searchable"] == ["*"] else index["searchable"]
+            # Like Meilisearch's attribute ranking rule: a word in an earlier attribute counts more.
+            score, seen = 0.0, set()
+            for rank, field in enumerate(fields):
+                found = (words & set(re.findall(r"\w+", str(document.get(field, "")).lower()))) - seen
+                score += len(found) / max(len(words), 1) / (rank + 1)
+                seen |= found
             if score > 0:
                 hits.append(
                     {**document, "_rankingScore": round(score, 4)} if body.get("showRankingScore") else document

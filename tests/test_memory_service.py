@@ -12,7 +12,7 @@ from azera.db.engine import session_scope
 from azera.db.models import Memory, utcnow
 from azera.memory.embedder import OnnxMiniLM
 from azera.memory.lexical import FtsLexicalStore
-from azera.memory.records import Hit
+from azera.memory.records import Hit, SearchScope
 from azera.memory.semantic import EdgeSemanticStore
 from azera.memory.service import MemoryService, fuse, memories_block
 from azera.memory.working import LocalTTLStore, RedisStore
@@ -228,3 +228,20 @@ def test_recall_through_meilisearch_when_configured(prepared, monkeypatch: pytes
         assert "lexical" in recalled[0].sources
         assert len(state.indexes["memories"]["docs"]) == 1
     registry.get_memory_service.cache_clear()
+
+
+def test_a_reply_is_found_by_the_words_of_the_question_it_answers(service: MemoryService) -> None:
+    from azera.services.chats import create_chat
+    from azera.services.messages import add_user_message, save_reply, start_reply
+
+    with session_scope() as session:
+        chat = create_chat(session, ai_persona_id="azera", title="seasons")
+        question = add_user_message(session, chat.id, "Which season do you like best?")
+        reply = start_reply(session, chat.id, question.id, "m")
+        save_reply(session, reply.id, content="Autumn, for the colours of the leaves.", thinking="", status="complete")
+        memory = MemoryService.record(
+            session, text=reply.content, persona_id="azera", chat_id=chat.id, message_id=reply.id, kind="conversation"
+        )
+    service.index([memory.id])
+    hits = service.lexical.search("memories", "favourite season", SearchScope("azera"), 10)
+    assert [hit.id for hit in hits] == [memory.id]  # "season" is only in the question before it

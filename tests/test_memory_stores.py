@@ -13,9 +13,24 @@ from azera.memory.working import LocalTTLStore, RedisStore
 from tests.redis_server import redis_available, running_redis
 
 
-def _item(n: int, text: str, persona: str = "azera", chat: str = "c1", kind: str = "fact", at: float = 100.0):
+def _item(
+    n: int,
+    text: str,
+    persona: str = "azera",
+    chat: str = "c1",
+    kind: str = "fact",
+    at: float = 100.0,
+    context: str = "",
+):
     return IndexedMemory(
-        id=f"{n:032x}", text=text, persona_id=persona, chat_id=chat, kind=kind, tier="long_term", created_at=at
+        id=f"{n:032x}",
+        text=text,
+        persona_id=persona,
+        chat_id=chat,
+        kind=kind,
+        tier="long_term",
+        created_at=at,
+        context=context,
     )
 
 
@@ -106,6 +121,15 @@ def test_lexical_stems_and_scopes(tmp_path: Path) -> None:
     assert store.search("chats", "tomato", SearchScope("azera"), 10) == []
 
 
+def test_lexical_finds_an_answer_by_the_question_before_it(tmp_path: Path) -> None:
+    store = FtsLexicalStore(tmp_path / "lexical.db")
+    answer = _item(1, "Under three hours thirty.", context="That's ambitious! What's your target time?")
+    own = _item(2, "My target time for the half was ninety minutes.")
+    store.upsert("memories", [answer, own, _item(3, "Unrelated note about tea.")])
+    hits = store.search("memories", "What is my marathon target time?", SearchScope("azera"), 10)
+    assert [h.id for h in hits] == [own.id, answer.id]  # its own words count more than its context's
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -128,6 +152,7 @@ def test_meilisearch_adapter_speaks_the_http_api() -> None:
         store = MeiliLexicalStore(url, "secret")
         assert set(state.indexes) == {"memories", "chats"}
         assert "persona_id" in state.indexes["memories"]["filterable"]
+        assert state.indexes["memories"]["searchable"] == ["text", "context"]
         store.upsert(
             "memories",
             [
@@ -145,8 +170,10 @@ def test_meilisearch_adapter_speaks_the_http_api() -> None:
             'chat_id != "c1"' in state.searches[-1]["filter"] and "created_at < 1000.0" in state.searches[-1]["filter"]
         )
         assert [h.id for h in store.search("memories", "tomatoes", SearchScope('are"za'), 10)] == [f"{3:032x}"]
+        store.upsert("memories", [_item(4, "Under three hours thirty.", context="What's your target time?")])
+        assert [h.id for h in store.search("memories", "target time", SearchScope("azera"), 10)] == [f"{4:032x}"]
         store.delete("memories", [f"{1:032x}"])
-        assert store.count("memories") == 2
+        assert store.count("memories") == 3
         store.clear("memories")
         assert store.count("memories") == 0
         with pytest.raises(RuntimeError, match="403"):

@@ -74,7 +74,8 @@ class FtsLexicalStore:
     """SQLite FTS5, one table per index."""
 
     name = "SQLite FTS5"
-    SCHEMA_VERSION = 2
+    SCHEMA_VERSION = 3
+    WEIGHTS = "1.0, 0.5, 0.0"  # bm25 column weights: the text, its context (half), the persona token (none)
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +96,7 @@ class FtsLexicalStore:
             # scoring every row that shares a common word and filtering afterwards.
             self._db.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5("
-                "text, persona, id UNINDEXED, persona_id UNINDEXED, chat_id UNINDEXED, kind UNINDEXED, "
+                "text, context, persona, id UNINDEXED, persona_id UNINDEXED, chat_id UNINDEXED, kind UNINDEXED, "
                 "tier UNINDEXED, created_at UNINDEXED, tokenize='porter unicode61')"
             )
 
@@ -109,13 +110,23 @@ class FtsLexicalStore:
         """See LexicalStore."""
         table = self._table(index)
         rows = [
-            (i.text, _persona_token(i.persona_id), i.id, i.persona_id, i.chat_id, i.kind, i.tier, i.created_at)
+            (
+                i.text,
+                i.context,
+                _persona_token(i.persona_id),
+                i.id,
+                i.persona_id,
+                i.chat_id,
+                i.kind,
+                i.tier,
+                i.created_at,
+            )
             for i in items
         ]
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(f"DELETE FROM {table} WHERE id = ?", [(i.id,) for i in items])
-            self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.execute("COMMIT")
 
     def delete(self, index: str, ids: list[str]) -> None:
@@ -130,9 +141,9 @@ class FtsLexicalStore:
         expression = match_expression(query)
         if not expression:
             return []
-        # bm25 weights: text counts, the persona column does not.
-        match = f'persona : "{_persona_token(scope.persona_id)}" AND text : ({expression})'
-        sql = f"SELECT id, -bm25({table}, 1.0, 0.0) FROM {table} WHERE {table} MATCH ? AND persona_id = ?"
+        # A word may match the memory or its context (the turn before); the persona column only filters.
+        match = f'persona : "{_persona_token(scope.persona_id)}" AND {{text context}} : ({expression})'
+        sql = f"SELECT id, -bm25({table}, {self.WEIGHTS}) FROM {table} WHERE {table} MATCH ? AND persona_id = ?"
         args: list = [match, scope.persona_id]
         if scope.exclude_chat_id:
             sql += " AND chat_id != ?"
@@ -144,7 +155,7 @@ class FtsLexicalStore:
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
                 args.extend(values)
-        sql += f" ORDER BY bm25({table}, 1.0, 0.0) LIMIT ?"
+        sql += f" ORDER BY bm25({table}, {self.WEIGHTS}) LIMIT ?"
         args.append(limit)
         with self._lock:
             return [Hit(row[0], float(row[1])) for row in self._db.execute(sql, args)]
@@ -209,7 +220,8 @@ class MeiliLexicalStore:
             self._wait(self._call("POST", "/indexes", json={"uid": index, "primaryKey": "id"}))
         elif response.status_code >= 400:
             raise RuntimeError(f"Meilisearch refused ({response.status_code}): {response.text}")
-        self._wait(self._call("PATCH", f"/indexes/{index}/settings", json={"filterableAttributes": self.FILTERABLE}))
+        settings = {"filterableAttributes": self.FILTERABLE, "searchableAttributes": ["text", "context"]}
+        self._wait(self._call("PATCH", f"/indexes/{index}/settings", json=settings))
 
     def upsert(self, index: str, items: list[IndexedMemory]) -> None:
         """See LexicalStore."""
@@ -217,6 +229,7 @@ class MeiliLexicalStore:
             {
                 "id": i.id,
                 "text": i.text,
+                "context": i.context,
                 "persona_id": i.persona_id,
                 "chat_id": i.chat_id,
                 "kind": i.kind,

@@ -17,6 +17,7 @@ class IndexedMemory:
     kind: str
     tier: str
     created_at: float  # epoch seconds
+    context: str = ""  # what came just before (the previous turn of a conversation): lexical search sees it
 
     @property
     def point_id(self) -> str:

@@ -43,6 +43,7 @@ RRF_K = 5
 # evidence best on our dataset; unweighted fusion let weak word matches push it down).
 SOURCE_WEIGHTS = {"semantic": 1.0, "lexical": 0.3, "chats": 0.15}
 MAX_MEMORY_CHARS = 20_000
+CONTEXT_CHARS = 300
 
 
 @dataclasses.dataclass
@@ -61,9 +62,17 @@ def _epoch(moment: datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def indexed_form(memory: Memory) -> IndexedMemory:
-    """What the indexes keep about a memory row."""
+def _context(message: ChatMessage | None, parents: dict[str, str]) -> str:
+    """The turn a conversation memory answers (its message's parent), cut to a snippet."""
+    if message is None or not message.parent_id:
+        return ""
+    return parents.get(message.parent_id, "")[:CONTEXT_CHARS]
+
+
+def indexed_form(memory: Memory, context: str = "") -> IndexedMemory:
+    """What the indexes keep about a memory row (``context``: the turn before it, for lexical search)."""
     return IndexedMemory(
+        context=context,
         id=memory.id,
         text=memory.text,
         persona_id=memory.persona_id,
@@ -160,17 +169,26 @@ class MemoryService:
         """Embed and index these memories (blocking); returns how many were indexed, 0 if an index failed."""
         with session_scope() as session:
             memories = list(session.exec(select(Memory).where(col(Memory.id).in_(memory_ids))))
-            items = [indexed_form(memory) for memory in memories]
             messages = {
                 m.id: m
                 for m in session.exec(
                     select(ChatMessage).where(col(ChatMessage.id).in_([m.message_id for m in memories if m.message_id]))
                 )
             }
+            parents = {
+                m.id: m.content
+                for m in session.exec(
+                    select(ChatMessage).where(col(ChatMessage.id).in_([m.parent_id for m in messages.values()]))
+                )
+            }
+            items = [
+                indexed_form(memory, context=_context(messages.get(memory.message_id or ""), parents))
+                for memory in memories
+            ]
         if not items:
             return 0
         try:
-            vectors = self.embed([item.text for item in items])
+            vectors = self.embed([item.text for item in items])  # the context only feeds lexical search
             self.semantic.upsert(items, vectors)
             self.lexical.upsert("memories", items)
             chat_items = [
