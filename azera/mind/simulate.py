@@ -9,7 +9,6 @@ writing time never lets the simulated clock run ahead of it.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -90,9 +89,9 @@ async def simulate(persona_id: str, *, minutes: int, exchanges: int, start: date
 
     def sample() -> None:
         state = service.get(persona_id)
-        row = {k: v for k, v in dataclasses.asdict(state).items() if k in ("mood", "valence", "arousal")}
         minute = round((clock[0] - start.timestamp()) / 60)
-        trajectory.append({"minute": minute, "energy": state.energy, "focus": state.focus} | row)
+        values = {key: round(getattr(state, key), 3) for key in ("energy", "focus", "valence", "arousal")}
+        trajectory.append({"minute": minute, "mood": state.mood} | values)
 
     sample()
     chat = await in_db(lambda session: chats.create_chat(session, ai_persona_id=persona_id, title="simulation"))
