@@ -199,24 +199,33 @@ def bench_retrieval(*, memories: int = 10_000, queries: int = 100, personas: int
 
 
 def bench_tick(*, seconds: float = 30.0, personas: int = 10) -> dict[str, object]:
-    """CPU the 1 Hz tick loop costs while idle (process CPU time / wall time), real clock."""
+    """CPU the 1 Hz tick loop costs while idle (process CPU time / wall time), real clock, every stage on."""
     import asyncio
 
-    from azera.mind.loop import tick_loop
-    from azera.mind.service import MindService
+    _scratch_settings()
+    from azera.db.engine import session_scope
+    from azera.db.models import Persona
+    from azera.mind.loop import default_stages, get_mind_service, tick_loop
     from azera.mind.state import MentalState
+    from azera.services.startup import prepare
 
-    service = MindService()
+    prepare()
+    service = get_mind_service()
+    with session_scope() as session:
+        for n in range(personas):
+            session.add(Persona(id=f"persona-{n}", name=f"Persona {n}", kind="ai", body=""))
     for n in range(personas):
         service._states[f"persona-{n}"] = MentalState(f"persona-{n}", updated=time.time())
     service.persist = lambda: None  # type: ignore[method-assign]  # measure the loop, not SQL
+    stages = default_stages()
     ticks = int(seconds)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
-    asyncio.run(tick_loop(service, ticks=ticks))
+    asyncio.run(tick_loop(service, ticks=ticks, stages=stages))
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
     return {
         "ticks": ticks,
         "personas": personas,
+        "stages": ["perception", "emotion", "dream", "reflection", "abandoned journals"],
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 4),
         "cpu_percent_of_one_core": round(100 * cpu / wall, 3),
