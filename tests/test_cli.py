@@ -84,3 +84,25 @@ def test_chat_refuses_bad_input(prepared, capsys: pytest.CaptureFixture) -> None
 def test_models_list(prepared, capsys: pytest.CaptureFixture) -> None:
     assert main(["models", "list"]) == 0
     assert "smollm2-135m-instruct" in capsys.readouterr().out
+
+
+def test_reflect_and_dream_say_why_nothing_was_written(prepared, capsys: pytest.CaptureFixture) -> None:
+    assert main(["reflect", "--persona", "azera"]) == 1
+    assert "no reflection: nothing to reflect on yet" in capsys.readouterr().err
+    assert main(["dream", "--persona", "azera"]) == 1
+    assert "no dream: no memories to dream about yet" in capsys.readouterr().err
+    assert main(["reflect", "--persona", "nobody"]) == 2
+    assert "Unknown persona 'nobody'" in capsys.readouterr().err
+
+
+def test_reflect_prints_the_entry(prepared, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from azera.mind import loop
+    from tests.scripted import ScriptedBackend
+    from tests.test_journal import _answers, _talk
+
+    monkeypatch.setattr(loop, "get_backend", lambda: ScriptedBackend(_answers))
+    _talk("azera", "My grandmother's boat is called Marigold.")
+    assert main(["reflect", "--persona", "azera"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Reflection, ") and "Marigold" in out and "Mood: thoughtful" in out
+    assert "- Repairing things can be an act of love" in out

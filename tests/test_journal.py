@@ -82,6 +82,14 @@ async def test_the_loop_writes_exactly_one_daily_reflection_per_day(prepared) ->
     assert [(d.day, d.hour, d.minute) for d in days] == [(14, 21, 0), (15, 21, 0), (16, 21, 0)]
 
 
+def test_clock_jumps_never_write_a_second_reflection_for_the_same_day() -> None:
+    written = datetime(2026, 3, 14, 21, 5).astimezone().timestamp()
+    assert not should_reflect(written - 3600, 21, last_daily=written)  # the clock went back an hour
+    assert not should_reflect(written - 23 * 3600, 21, last_daily=written)  # back to the previous evening
+    three_days_later = written + 3 * 24 * 3600
+    assert should_reflect(three_days_later, 21, last_daily=written)  # one entry after a jump, not three
+
+
 async def test_a_failed_daily_reflection_is_retried_later_the_same_day(prepared) -> None:
     start = datetime(2026, 3, 14, 21, 0).astimezone().timestamp()
     service = MindService(clock=lambda: start)
