@@ -18,3 +18,33 @@ def import_button(upload_id: str, on_files: Any) -> rx.Component:
         max_files=5,
         on_drop=on_files(rx.upload_files(upload_id=upload_id)),
     )
+
+
+def writings_toolbar(
+    state: Any, *, name: str, search: str, button: tuple[str, str, str], busy: tuple[str, str]
+) -> rx.Component:
+    """Search, persona, "write now" (icon, label, id), import, and the busy indicator (text, id)."""
+    icon, label, button_id = button
+    busy_text, busy_id = busy
+    return rx.fragment(
+        rx.hstack(
+            rx.input(
+                placeholder=search,
+                value=state.query,
+                on_change=state.set_query.debounce(300),
+                width="260px",
+                id=f"{name}-search",
+            ),
+            rx.spacer(),
+            rx.select(state.personas, value=state.persona, on_change=state.set_persona),
+            rx.button(rx.icon(icon), label, on_click=state.write_now, id=button_id),
+            import_button(f"{name}-import", state.import_archive),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            state.busy.length() > 0,
+            rx.hstack(rx.spinner(size="1"), rx.text(state.busy.join(", "), busy_text), id=busy_id),
+        ),
+        rx.moment(interval=5000, on_change=state.poll, display="none"),
+    )

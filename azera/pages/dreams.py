@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from azera.components.archive import import_button
+from azera.components.archive import writings_toolbar
 from azera.components.shell import page_header, shell
 from azera.state.dreams import DreamRow, DreamsState
 
@@ -38,28 +38,15 @@ def dreams_page() -> rx.Component:
     """The dreams page."""
     return rx.box(
         page_header("Dreams", "Written while a persona is tired or left alone, from its own recent memories."),
-        rx.hstack(
-            rx.input(
-                placeholder="Search dreams…",
-                value=DreamsState.query,
-                on_change=DreamsState.set_query.debounce(300),
-                width="260px",
-                id="dream-search",
-            ),
-            rx.spacer(),
-            rx.select(DreamsState.personas, value=DreamsState.persona, on_change=DreamsState.set_persona),
-            rx.button(rx.icon("moon"), "Dream now", on_click=DreamsState.dream, id="dream-now"),
-            import_button("dream-import", DreamsState.import_archive),
-            width="100%",
-            align="center",
-        ),
-        rx.cond(
-            DreamsState.dreaming.length() > 0,
-            rx.hstack(rx.spinner(size="1"), rx.text(DreamsState.dreaming.join(", "), " dreaming…"), id="dreaming"),
+        writings_toolbar(
+            DreamsState,
+            name="dream",
+            search="Search dreams…",
+            button=("moon", "Dream now", "dream-now"),
+            busy=(" dreaming…", "dreaming"),
         ),
         rx.vstack(rx.foreach(DreamsState.dreams, dream_card), spacing="3", padding_top="12px", width="100%"),
         rx.cond(DreamsState.dreams.length() == 0, rx.text("No dreams yet.", color=rx.color("gray", 10))),
-        rx.moment(interval=5000, on_change=DreamsState.poll, display="none"),
         padding="32px",
         max_width="900px",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from azera.components.archive import import_button
+from azera.components.archive import writings_toolbar
 from azera.components.shell import page_header, shell
 from azera.state.journal import EntryRow, JournalState
 
@@ -50,26 +50,12 @@ def journal_page() -> rx.Component:
             "Journal",
             "Daily reflections on the day's conversations, and articles compiled from journal mode in chat.",
         ),
-        rx.hstack(
-            rx.input(
-                placeholder="Search the journal…",
-                value=JournalState.query,
-                on_change=JournalState.set_query.debounce(300),
-                width="260px",
-                id="journal-search",
-            ),
-            rx.spacer(),
-            rx.select(JournalState.personas, value=JournalState.persona, on_change=JournalState.set_persona),
-            rx.button(rx.icon("notebook-pen"), "Reflect now", on_click=JournalState.reflect, id="reflect-now"),
-            import_button("journal-import", JournalState.import_archive),
-            width="100%",
-            align="center",
-        ),
-        rx.cond(
-            JournalState.reflecting.length() > 0,
-            rx.hstack(
-                rx.spinner(size="1"), rx.text(JournalState.reflecting.join(", "), " reflecting…"), id="reflecting"
-            ),
+        writings_toolbar(
+            JournalState,
+            name="journal",
+            search="Search the journal…",
+            button=("notebook-pen", "Reflect now", "reflect-now"),
+            busy=(" reflecting…", "reflecting"),
         ),
         rx.vstack(rx.foreach(JournalState.entries, entry_card), spacing="3", padding_top="12px", width="100%"),
         rx.cond(
@@ -83,7 +69,6 @@ def journal_page() -> rx.Component:
                 color=rx.color("gray", 10),
             ),
         ),
-        rx.moment(interval=5000, on_change=JournalState.poll, display="none"),
         padding="32px",
         max_width="900px",
     )

@@ -1,0 +1,83 @@
+"""What the Dreams and Journal pages share: search, whose writing, write now, import, a busy indicator."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from azera.db.engine import in_db
+from azera.mind.archive import Kind
+from azera.mind.loop import Stage
+from azera.mind.writing import Written
+from azera.services import ServiceError
+from azera.services.personas import list_personas
+from azera.state.imports import import_uploads
+
+
+class WritingsState(rx.State, mixin=True):
+    """A page of things personas write; subclasses say which (``_kind``, ``_stage``, ``_write``, ``_read``)."""
+
+    query: str = ""
+    personas: list[str] = []
+    persona: str = "azera"
+    busy: list[str] = []
+
+    def _kind(self) -> Kind:
+        raise NotImplementedError
+
+    def _stage(self) -> Stage:
+        raise NotImplementedError
+
+    async def _write(self, persona_id: str) -> Written:
+        raise NotImplementedError
+
+    async def _read(self, query: str) -> None:
+        raise NotImplementedError
+
+    async def _refresh(self) -> None:
+        await self._read(self.query)
+        self.personas = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
+        self.busy = sorted(self._stage().busy)
+
+    @rx.event
+    async def load(self):
+        """Page load."""
+        await self._refresh()
+
+    @rx.event
+    async def poll(self):
+        """Follow what the tick loop writes, and the busy indicator."""
+        await self._refresh()
+
+    @rx.event
+    async def set_query(self, value: str):
+        """Search (every word must appear)."""
+        self.query = value[:200]
+        await self._refresh()
+
+    @rx.event
+    def set_persona(self, value: str):
+        """Whose writing the button starts and whose archive is imported."""
+        self.persona = value
+
+    @rx.event
+    async def import_archive(self, files: list[rx.UploadFile]):
+        """Import archives (JSON or markdown) for the chosen persona."""
+        toast = await import_uploads(self._kind(), files, self.persona)
+        await self._refresh()
+        return toast
+
+    @rx.event(background=True)
+    async def write_now(self):
+        """Have the chosen persona write now, in the background (chat is never stalled)."""
+        async with self:
+            persona, stage = self.persona, self._stage()
+            self.busy = sorted({*self.busy, persona})
+        try:
+            result = await stage.run_now(persona, self._write)
+        except ServiceError as error:
+            result = None
+            yield rx.toast.error(str(error))
+        if result is not None and not result.id:
+            yield rx.toast.warning(f"Nothing written this time: {result.reason}")
+        async with self:
+            await self._refresh()
