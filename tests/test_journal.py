@@ -358,3 +358,15 @@ async def test_the_simulator_fast_forwards_idle_hours(prepared, monkeypatch: pyt
     assert (180, "journal (daily)") in kinds  # 21:00, three hours in
     assert result["dreams"] >= 2 and result["journal_entries"] == 1
     assert min(minute for minute, kind in kinds if kind == "dream") >= 120  # only after two idle hours
+
+
+async def test_a_persona_with_memory_off_keeps_no_journal(prepared) -> None:
+    from azera.db.models import Persona
+
+    with session_scope() as session:
+        persona = session.get(Persona, "azera")
+        persona.memory_enabled = False
+        session.add(persona)
+    _talk("azera", "Something worth reflecting on.")
+    result = await mind_loop.reflect_now("azera")
+    assert not result.id and "memory switched off" in result.reason

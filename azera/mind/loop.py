@@ -76,6 +76,8 @@ async def dream_now(persona_id: str, now: float | None = None) -> Written:
 async def reflect_now(persona_id: str, now: float | None = None, source: str = "manual") -> Written:
     """Write one journal reflection for a persona now (the Journal page, the API, the CLI and the loop)."""
     persona, model = await _persona_and_model(persona_id)
+    if not persona.memory_enabled:
+        return Written(reason=f"{persona.name} has memory switched off: it keeps no journal")
     return await write_reflection(
         persona_id=persona.id,
         persona_name=persona.name,
