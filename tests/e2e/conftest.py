@@ -141,3 +141,21 @@ def new_chat(page, url: str) -> str:
     page.click("#new-chat")
     expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"), timeout=20_000)
     return page.url.rsplit("/chat/", 1)[1]
+
+
+def click_until_written(page, button: str, cards, *, tries: int = 3, timeout: int = 90_000) -> None:
+    """Click a "write now" button until one more card appears.
+
+    The 135M model sometimes writes nothing usable (and nothing is saved then), as the tick loop
+    would retry later, so the test retries too.
+    """
+    from playwright.sync_api import expect
+
+    for _ in range(tries):
+        before = cards.count()
+        page.click(button)
+        try:
+            expect(cards).to_have_count(before + 1, timeout=timeout)
+            return
+        except AssertionError:
+            continue

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import new_chat
+from tests.e2e.conftest import click_until_written, new_chat
 
 pytestmark = pytest.mark.browser
 
@@ -16,14 +16,7 @@ def test_dream_now_shows_a_dream_that_can_be_searched(page: Page, app_url: str) 
     page.goto(app_url + "/dreams")
     expect(page.locator("#dream-now")).to_be_enabled()
     cards = page.locator(".dream-card")
-    for _ in range(3):  # the 135M model sometimes writes nothing usable; nothing is saved then
-        before = cards.count()
-        page.click("#dream-now")
-        try:
-            expect(cards).to_have_count(before + 1, timeout=60_000)
-            break
-        except AssertionError:
-            continue
+    click_until_written(page, "#dream-now", cards)
     expect(cards.first).to_be_visible()
     cards.first.locator("summary").click()
     expect(cards.first).to_contain_text("themes:")

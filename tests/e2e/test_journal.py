@@ -7,7 +7,7 @@ import zlib
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import new_chat
+from tests.e2e.conftest import click_until_written, new_chat
 
 pytestmark = pytest.mark.browser
 REPLY_TIMEOUT = 60_000
@@ -40,14 +40,7 @@ def test_chat_moves_the_bars_and_a_reflection_appears_on_the_journal_page(page: 
     page.goto(app_url + "/journal")
     expect(page.locator("#reflect-now")).to_be_enabled()
     cards = page.locator(".journal-card")
-    for _ in range(3):  # the 135M model sometimes writes nothing usable; nothing is saved then
-        before_cards = cards.count()
-        page.click("#reflect-now")
-        try:
-            expect(cards).to_have_count(before_cards + 1, timeout=90_000)
-            break
-        except AssertionError:
-            continue
+    click_until_written(page, "#reflect-now", cards)
     first = cards.first
     first.locator("summary").click()
     expect(first.locator(".journal-insights li").first).to_be_visible()
