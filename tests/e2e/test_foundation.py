@@ -67,6 +67,8 @@ def test_broken_persona_draft_cannot_be_saved(page: Page, app_url: str) -> None:
 def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) -> None:
     page.goto(app_url + "/settings")
     switch = page.locator("#send-on-enter")
+    # A click before the page has its state from the server would be lost: wait for the loaded mirror.
+    page.wait_for_function("() => (localStorage.getItem('azera_preferences') || '').includes('send_on_enter')")
     expect(switch).to_have_attribute("data-state", "checked")
     switch.click()
     expect(switch).to_have_attribute("data-state", "unchecked")
@@ -90,8 +92,15 @@ def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) 
     expect(page.locator(".user-message .message-text")).to_contain_text("second line")
     expect(page.locator("#send")).to_be_visible(timeout=60_000)
 
+    # Put it back for the other browser tests (they send with Enter), and wait until the server has it.
     page.goto(app_url + "/settings")
+    expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "unchecked")  # loaded from the server
     page.click("#send-on-enter")
+    expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "checked")
+    page.wait_for_function(
+        "() => (localStorage.getItem('azera_preferences') || '').includes('\"send_on_enter\": true')"
+    )
+    page.reload()
     expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "checked")
 
 
