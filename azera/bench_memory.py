@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -100,8 +101,38 @@ def _load_into_azera(data: dict) -> tuple[dict[str, str], dict[str, str], dict[s
     return turn_memory, persona_of, memories_of
 
 
+@dataclasses.dataclass
+class _Score:
+    """How one question went: the first evidence rank (0: none), all evidence found, foreign results."""
+
+    rank: int
+    complete: bool
+    leaks: int
+    empty: bool
+
+    @classmethod
+    def of(cls, ids: list[str], evidence: set[str], own: set[str]) -> _Score:
+        ranks = [rank for rank, memory_id in enumerate(ids, start=1) if memory_id in evidence]
+        return cls(ranks[0] if ranks else 0, evidence <= set(ids), sum(i not in own for i in ids), not ids)
+
+
+def _summary(scores: list[_Score], k: int) -> dict[str, object]:
+    count = max(len(scores), 1)
+    return {
+        "questions": len(scores),
+        f"recall_any@{k}": round(sum(bool(s.rank) for s in scores) / count, 3),
+        f"recall_all@{k}": round(sum(s.complete for s in scores) / count, 3),
+        "mrr": round(sum(1 / s.rank for s in scores if s.rank) / count, 3),
+        "cross_conversation_results": sum(s.leaks for s in scores),
+        "questions_with_nothing": sum(s.empty for s in scores),
+    }
+
+
 def bench_memory(dataset: Path, *, k: int = 10) -> dict[str, object]:
-    """Recall@k (any / all evidence), MRR and cross-conversation leaks for each retrieval mode."""
+    """Recall@k (any / all evidence), MRR and cross-conversation leaks for each retrieval mode.
+
+    Questions with a ``category`` field are also summed up per category (``by_category``).
+    """
     data = load_dataset(dataset)
     _scratch_settings()
     from azera.memory.registry import get_memory_service
@@ -113,10 +144,9 @@ def bench_memory(dataset: Path, *, k: int = 10) -> dict[str, object]:
     started = time.perf_counter()
     indexed = service.reindex()
     index_seconds = time.perf_counter() - started
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, object]] = {}
     for mode, options in MODES.items():
-        any_hits = all_hits = leaks = empty = 0
-        reciprocal = 0.0
+        scores: list[tuple[str, _Score]] = []
         for question in data["questions"]:
             persona_id = persona_of[str(question["conversation"])]
             recalled = service.retrieve(
@@ -124,20 +154,13 @@ def bench_memory(dataset: Path, *, k: int = 10) -> dict[str, object]:
             )
             ids = [memory.id for memory in recalled]
             evidence = {turn_memory[str(turn)] for turn in question["evidence"]}
-            ranks = [rank for rank, memory_id in enumerate(ids, start=1) if memory_id in evidence]
-            any_hits += bool(ranks)
-            all_hits += evidence <= set(ids)
-            reciprocal += 1 / ranks[0] if ranks else 0.0
-            leaks += sum(memory_id not in memories_of[persona_id] for memory_id in ids)
-            empty += not ids
-        count = max(len(data["questions"]), 1)
-        results[mode] = {
-            f"recall_any@{k}": round(any_hits / count, 3),
-            f"recall_all@{k}": round(all_hits / count, 3),
-            "mrr": round(reciprocal / count, 3),
-            "cross_conversation_results": leaks,
-            "questions_with_nothing": empty,
-        }
+            scores.append((str(question.get("category") or ""), _Score.of(ids, evidence, memories_of[persona_id])))
+        results[mode] = _summary([score for _, score in scores], k)
+        categories = sorted({category for category, _ in scores if category})
+        if categories:
+            results[mode]["by_category"] = {
+                category: _summary([score for c, score in scores if c == category], k) for category in categories
+            }
     return {
         "dataset": str(dataset),
         "conversations": len(data["conversations"]),
@@ -147,3 +170,21 @@ def bench_memory(dataset: Path, *, k: int = 10) -> dict[str, object]:
         "index_seconds": round(index_seconds, 2),
         "modes": results,
     }
+
+
+def format_report(report: dict) -> str:
+    """The report as a plain-text table: one row per mode, and per mode and category."""
+    k = report["k"]
+    lines = [
+        f"{report['dataset']}: {report['conversations']} conversations, {report['memories']} memories, "
+        f"{report['questions']} questions, indexed in {report['index_seconds']} s",
+        f"{'mode':<30} {'category':<26} {'n':>4} {f'any@{k}':>7} {f'all@{k}':>7} {'MRR':>6} {'leaks':>5}",
+    ]
+    for mode, summary in report["modes"].items():
+        rows = [("all", summary), *summary.get("by_category", {}).items()]
+        for category, row in rows:
+            lines.append(
+                f"{mode:<30} {category:<26} {row['questions']:>4} {row[f'recall_any@{k}']:>7.3f} "
+                f"{row[f'recall_all@{k}']:>7.3f} {row['mrr']:>6.3f} {row['cross_conversation_results']:>5}"
+            )
+    return "\n".join(lines)

@@ -275,6 +275,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
     if args.json:
         print(json.dumps(result, indent=2))
+    elif args.suite == "memory":
+        from azera.bench_memory import format_report
+
+        print(format_report(result))
     else:
         for key, value in result.items():
             print(f"{key:<22} {value}")

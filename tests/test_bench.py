@@ -1,13 +1,15 @@
 """The benchmark commands report what they promise (no timing is asserted)."""
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from azera.bench_memory import DatasetError, bench_memory, load_dataset
+from azera.bench_memory import DatasetError, bench_memory, format_report, load_dataset
 from azera.cli import main
 
+DATA = Path(__file__).parent / "data"
 TINY = {
     "conversations": [
         {
@@ -57,6 +59,24 @@ def test_bench_memory_reports_every_mode_without_leaks(tmp_path: Path) -> None:
     assert report["modes"]["hybrid"]["recall_any@2"] == 1.0
 
 
+def test_bench_memory_sums_up_each_question_category(tmp_path: Path) -> None:
+    questions = [
+        {**TINY["questions"][0], "category": "named"},
+        {**TINY["questions"][1], "category": "paraphrase"},
+        {"conversation": "b", "question": "What is Pixel?", "evidence": ["b1t1"], "category": "named"},
+    ]
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({**TINY, "questions": questions}))
+    report = bench_memory(path, k=2)
+    hybrid = report["modes"]["hybrid"]
+    assert hybrid["questions"] == 3
+    assert {name: row["questions"] for name, row in hybrid["by_category"].items()} == {"named": 2, "paraphrase": 1}
+    assert hybrid["by_category"]["named"]["recall_any@2"] == 1.0
+    table = format_report(report).splitlines()
+    assert any(line.split()[:3] == ["hybrid", "named", "2"] for line in table)
+    assert any(line.split()[:3] == ["lexical_only", "all", "3"] for line in table)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -83,9 +103,19 @@ def test_cli_bench_memory_errors_are_clear(tmp_path: Path, capsys: pytest.Captur
     assert "No such file" in capsys.readouterr().err
 
 
-def test_shipped_dataset_is_valid() -> None:
-    data = load_dataset(Path(__file__).parent / "data" / "recall_synthetic.json")
+def test_shipped_datasets_are_valid() -> None:
+    data = load_dataset(DATA / "recall_synthetic.json")
     assert len(data["questions"]) >= 40 and len(data["conversations"]) == 3
+    longterm = load_dataset(DATA / "recall_longterm.json")
+    assert len(longterm["questions"]) >= 100 and len(longterm["conversations"]) == 4
+    assert all(question["category"] for question in longterm["questions"])
+
+
+def test_long_term_dataset_is_what_its_generator_writes() -> None:
+    spec = importlib.util.spec_from_file_location("make_recall_longterm", DATA / "make_recall_longterm.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.build() == json.loads((DATA / "recall_longterm.json").read_text(encoding="utf-8"))
 
 
 def test_bench_retrieval_reports_percentiles(capsys: pytest.CaptureFixture) -> None:
