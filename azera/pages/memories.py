@@ -47,8 +47,8 @@ def filters() -> rx.Component:
         rx.vstack(
             rx.text("From / until", size="1", color=rx.color("gray", 10)),
             rx.hstack(
-                rx.input(type="date", value=MemoriesState.since, on_change=MemoriesState.set_since),
-                rx.input(type="date", value=MemoriesState.until, on_change=MemoriesState.set_until),
+                rx.input(type="date", value=MemoriesState.since, on_change=MemoriesState.set_since, id="memory-since"),
+                rx.input(type="date", value=MemoriesState.until, on_change=MemoriesState.set_until, id="memory-until"),
             ),
             spacing="1",
         ),
@@ -195,7 +195,21 @@ def memories_page() -> rx.Component:
                 rx.tabs.trigger("Browse", value="browse"), rx.tabs.trigger("Knowledge base", value="kb", id="kb-tab")
             ),
             rx.tabs.content(
-                rx.vstack(filters(), rx.foreach(MemoriesState.rows, memory_row), spacing="3", padding_top="12px"),
+                rx.vstack(
+                    filters(),
+                    rx.cond(
+                        MemoriesState.rows.length() == 0,
+                        rx.text(
+                            "No memory matches. Memories appear as you chat, and from dreams, the journal and "
+                            "the knowledge base.",
+                            color=rx.color("gray", 10),
+                            id="no-memories",
+                        ),
+                    ),
+                    rx.foreach(MemoriesState.rows, memory_row),
+                    spacing="3",
+                    padding_top="12px",
+                ),
                 value="browse",
             ),
             rx.tabs.content(rx.box(knowledge_base(), padding_top="12px"), value="kb"),

@@ -253,7 +253,7 @@ class MemoriesState(rx.State):
                         data=data,
                         progress=report,
                     )
-                    yield rx.toast.success(f"{path.name}: {count} chunks indexed")
+                    yield rx.toast.success(f"{path.name}: {count} chunk{'s' if count != 1 else ''} indexed")
                 except ServiceError as error:
                     yield rx.toast.error(str(error))
         finally:

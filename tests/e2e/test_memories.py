@@ -1,6 +1,7 @@
 """The Memories page in a real browser: knowledge-base upload, browse, edit, move, delete."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -31,6 +32,13 @@ def test_upload_browse_edit_move_and_delete(page: Page, app_url: str, tmp_path) 
     expect(rows).to_have_count(1)
     expect(rows.first.locator(".memory-text")).to_have_text("The orchard has forty apple trees and one quince tree.")
 
+    # The date filter: nothing created before yesterday; clearing it brings the memory back.
+    page.fill("#memory-until", f"{date.today() - timedelta(days=1):%Y-%m-%d}")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#no-memories")).to_be_visible()
+    page.fill("#memory-until", "")
+    expect(rows).to_have_count(1)
+
     rows.first.get_by_role("combobox").click()
     page.get_by_role("option", name="archive").click()
     expect(page.get_by_text("Moved to archive")).to_be_visible()
@@ -38,6 +46,7 @@ def test_upload_browse_edit_move_and_delete(page: Page, app_url: str, tmp_path) 
     rows.first.locator(".delete-memory").click()
     page.click("#confirm-delete-memory")
     expect(rows).to_have_count(0)
+    expect(page.locator("#no-memories")).to_be_visible()
 
 
 def test_a_bad_upload_is_refused_with_a_reason(page: Page, app_url: str, tmp_path) -> None:
