@@ -94,6 +94,19 @@ def test_journal_trigger_writes_a_reflection(client: TestClient, monkeypatch: py
     assert failed.status_code == 503 and "model failed" in failed.json()["detail"]
 
 
+def test_journal_trigger_for_a_persona_with_memory_off_says_why(client: TestClient) -> None:
+    from azera.db.engine import session_scope
+    from azera.db.models import Persona
+
+    with session_scope() as session:
+        persona = session.get(Persona, "azera")
+        persona.memory_enabled = False
+        session.add(persona)
+    _talk("azera", "Something worth reflecting on.")
+    refused = client.post("/api/journal/trigger", json={"persona": "azera"})
+    assert refused.status_code == 422 and "memory switched off" in refused.json()["detail"]
+
+
 def test_media_are_served_only_from_the_media_folder(client: TestClient, data_dir) -> None:
     from azera.mind.journal import media_dir
 

@@ -93,7 +93,7 @@ def _add_mind_routes(api: FastAPI) -> None:
             await _check_persona(persona)
             return await asyncio.to_thread(_status, persona)
         ids = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
-        return {"personas": [await asyncio.to_thread(_status, persona_id) for persona_id in ids]}
+        return {"personas": await asyncio.to_thread(lambda: [_status(persona_id) for persona_id in ids])}
 
     @api.post("/api/status/mood")
     async def set_mood(change: MoodChange) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def _add_journal_routes(api: FastAPI) -> None:
         persona_id = await _check_persona(request.persona)
         result = await get_reflector().run_now(persona_id, reflect_now)
         if not result.id:
-            code = 409 if "already" in result.reason else 422 if "nothing to reflect" in result.reason else 503
+            code = {"busy": 409, "nothing": 422, "off": 422}.get(result.outcome, 503)
             raise HTTPException(status_code=code, detail=result.reason)
         entry = await in_db(lambda session: session.get(JournalEntry, result.id))
         return _entry(entry)

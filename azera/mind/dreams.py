@@ -95,7 +95,7 @@ async def write_dream(
     """Write, store and index one dream; nothing is saved when the model returns nothing usable."""
     fragments = await asyncio.to_thread(recent_fragments, persona_id)
     if not fragments:
-        return Written(reason="no memories to dream about yet")
+        return Written(reason="no memories to dream about yet", outcome="nothing")
     prompt = (
         f"You are {persona_name}, asleep and dreaming. Recombine these fragments of your recent memories "
         "into a short, strange, vivid dream of three to five sentences, told in the first person.\n\n"
@@ -105,10 +105,10 @@ async def write_dream(
     try:
         text = await complete(backend, model, prompt, temperature=0.9, max_tokens=220)
     except BackendError as error:
-        return Written(reason=f"the model failed: {error}")
+        return Written(reason=f"the model failed: {error}", outcome="failed")
     if not usable(text):
         log.info("%s's dream came out empty or garbled; trying again later", persona_id)
-        return Written(reason="the model wrote nothing usable")
+        return Written(reason="the model wrote nothing usable", outcome="failed")
     emotion = await infer_mood(backend, model, text) or "thoughtful"
 
     def store() -> str:

@@ -150,7 +150,7 @@ async def write_reflection(
     now = datetime.now(UTC).timestamp() if now is None else now
     material = await asyncio.to_thread(recent_material, persona_id, now - MATERIAL_WINDOW_SECONDS)
     if not material:
-        return Written(reason="nothing to reflect on yet (no conversations in the last day)")
+        return Written(reason="nothing to reflect on yet (no conversations in the last day)", outcome="nothing")
     prompt = (
         f"You are {persona_name}, writing in your private journal tonight. In four to six sentences, "
         "in the first person, reflect on your recent conversations: what happened, how you feel about it, "
@@ -159,10 +159,10 @@ async def write_reflection(
     try:
         text = await complete(backend, model, prompt, temperature=0.7, max_tokens=260)
     except BackendError as error:
-        return Written(reason=f"the model failed: {error}")
+        return Written(reason=f"the model failed: {error}", outcome="failed")
     if not usable(text):
         log.info("%s's reflection came out empty or garbled; trying again later", persona_id)
-        return Written(reason="the model wrote nothing usable")
+        return Written(reason="the model wrote nothing usable", outcome="failed")
     insights: list[str] = []
     try:
         answer = await complete(
@@ -333,7 +333,7 @@ async def compile_journal(
     so a failed or silly model never loses what the user wrote.
     """
     if chat_id in _compiling:
-        return Written(reason="this journal is already being compiled")
+        return Written(reason="this journal is already being compiled", outcome="busy")
     _compiling.add(chat_id)
     try:
 
@@ -344,7 +344,7 @@ async def compile_journal(
         persona_id, drafts = await in_db(read)
         if not drafts:
             await in_db(lambda session: _end_session(session, get_chat(session, chat_id), []))
-            return Written(reason="nothing was written in this journal session")
+            return Written(reason="nothing was written in this journal session", outcome="nothing")
         body = draft_markdown(drafts)
         plain = "\n".join(d.content for d in drafts if d.content and d.kind == "text")
         words = plain.split()

@@ -77,7 +77,7 @@ async def reflect_now(persona_id: str, now: float | None = None, source: str = "
     """Write one journal reflection for a persona now (the Journal page, the API, the CLI and the loop)."""
     persona, model = await _persona_and_model(persona_id)
     if not persona.memory_enabled:
-        return Written(reason=f"{persona.name} has memory switched off: it keeps no journal")
+        return Written(reason=f"{persona.name} has memory switched off: it keeps no journal", outcome="off")
     return await write_reflection(
         persona_id=persona.id,
         persona_name=persona.name,
@@ -159,7 +159,7 @@ class Stage:
     async def run_now(self, persona_id: str, write: Callable[[str], Awaitable[Written]]) -> Written:
         """Run ``write`` for one persona now (a button, the API), shown as busy while it runs."""
         if persona_id in self.busy:
-            return Written(reason=f"a {self.name} is already being written for {persona_id}")
+            return Written(reason=f"a {self.name} is already being written for {persona_id}", outcome="busy")
         self.busy.add(persona_id)
         try:
             return await write(persona_id)

@@ -6,10 +6,16 @@ import collections
 import dataclasses
 import hashlib
 import re
+from typing import Literal
 
 from azera.memory.lexical import STOPWORDS
 
 MIN_CHARS = 40
+
+
+# Why nothing was written: one is being written already, there is nothing to write from, the persona
+# keeps no journal (memory off), or the model failed.
+Outcome = Literal["written", "busy", "nothing", "off", "failed"]
 
 
 @dataclasses.dataclass
@@ -18,6 +24,7 @@ class Written:
 
     id: str = ""
     reason: str = ""
+    outcome: Outcome = "written"
 
 
 def usable(text: str, min_chars: int = MIN_CHARS) -> bool:

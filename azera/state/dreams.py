@@ -7,7 +7,6 @@ from typing import TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from azera.db.engine import in_db
 from azera.mind.archive import Kind
 from azera.mind.browse import find_dreams
 from azera.mind.loop import Stage, dream_now, get_dreamer
@@ -57,5 +56,8 @@ class DreamsState(WritingsState, rx.State):
     async def _write(self, persona_id: str) -> Written:
         return await dream_now(persona_id)
 
-    async def _read(self, query: str) -> None:
-        self.dreams = await in_db(lambda session: read_dreams(session, query))
+    def _rows(self, session: Session, query: str) -> list:
+        return read_dreams(session, query)
+
+    def _show(self, rows: list) -> None:
+        self.dreams = rows

@@ -7,7 +7,6 @@ from typing import TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from azera.db.engine import in_db
 from azera.mind.archive import Kind
 from azera.mind.browse import find_entries
 from azera.mind.journal import MEDIA_URL
@@ -63,5 +62,8 @@ class JournalState(WritingsState, rx.State):
     async def _write(self, persona_id: str) -> Written:
         return await reflect_now(persona_id)
 
-    async def _read(self, query: str) -> None:
-        self.entries = await in_db(lambda session: read_entries(session, query))
+    def _rows(self, session: Session, query: str) -> list:
+        return read_entries(session, query)
+
+    def _show(self, rows: list) -> None:
+        self.entries = rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
 from azera.db.engine import in_db
 from azera.mind.archive import Kind
@@ -14,7 +15,10 @@ from azera.state.imports import import_uploads
 
 
 class WritingsState(rx.State, mixin=True):
-    """A page of things personas write; subclasses say which (``_kind``, ``_stage``, ``_write``, ``_read``)."""
+    """A page of things personas write.
+
+    Subclasses say which: ``_kind``, ``_stage``, ``_write``, ``_rows`` and ``_show``.
+    """
 
     query: str = ""
     personas: list[str] = []
@@ -30,12 +34,21 @@ class WritingsState(rx.State, mixin=True):
     async def _write(self, persona_id: str) -> Written:
         raise NotImplementedError
 
-    async def _read(self, query: str) -> None:
+    def _rows(self, session: Session, query: str) -> list:
+        """The page's rows for ``query`` (runs in a worker thread: reads nothing from the state)."""
+        raise NotImplementedError
+
+    def _show(self, rows: list) -> None:
         raise NotImplementedError
 
     async def _refresh(self) -> None:
-        await self._read(self.query)
-        self.personas = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
+        rows_of, query = self._rows, self.query
+
+        def read(session: Session) -> tuple[list, list[str]]:
+            return rows_of(session, query), [p.id for p in list_personas(session, kind="ai")]
+
+        rows, self.personas = await in_db(read)  # one transaction per poll
+        self._show(rows)
         self.busy = sorted(self._stage().busy)
 
     @rx.event
