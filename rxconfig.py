@@ -13,6 +13,7 @@ config = rx.Config(
     backend_port=settings.backend_port,
     backend_host=settings.host,
     api_url=f"http://{'localhost' if settings.host in ('127.0.0.1', '::1') else settings.host}:{settings.backend_port}",
+    cors_allowed_origins=settings.origins,  # never '*': the websocket and CORS refuse foreign pages
     telemetry_enabled=False,
     show_built_with_reflex=False,
     disable_plugins=[SitemapPlugin],

@@ -6,6 +6,7 @@ import logging
 
 import reflex as rx
 
+from azera.api.guard import guard
 from azera.api.routes import build_api
 from azera.components.shell import ACCENT
 from azera.config import get_settings
@@ -18,7 +19,7 @@ from azera.pages.memories import memories_page
 from azera.pages.models import models_page
 from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
-from azera.services.startup import prepare
+from azera.services.startup import announce_owner, prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
@@ -30,10 +31,11 @@ from azera.state.preferences import PreferencesState
 
 logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 prepare()
+announce_owner()
 
 app = rx.App(
     style={"::selection": {"background": ACCENT}},
-    api_transformer=build_api(),
+    api_transformer=[build_api(), guard],  # the guard wraps everything: pages, websocket, uploads, API
 )
 chat_load = [PreferencesState.load, ChatState.load_page, ConversationState.load_page]
 app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)

@@ -7,6 +7,7 @@ An empty server URL means "use the embedded default" for that layer
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     frontend_port: int = Field(default=3000, ge=1, le=65535)
     backend_port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = Field(default="INFO")
+    auth: bool = Field(default=True, description="Owner login and API tokens; false only for a localhost-only app.")
+    allowed_hosts: str = Field(default="", description="Extra Host names served, comma-separated.")
+    allowed_origins: str = Field(default="", description="Extra browser origins allowed, comma-separated.")
 
     @field_validator("data_dir", "personas_dir", "models_dir", mode="after")
     @classmethod
@@ -67,7 +71,25 @@ class Settings(BaseSettings):
                 f"AZERA_HOST={self.host} would listen beyond this machine; "
                 "set AZERA_ALLOW_REMOTE=true if that is what you want."
             )
+        if not self.auth and self.host not in LOCAL_HOSTS:
+            raise ValueError("AZERA_AUTH=false is only allowed while AZERA_HOST is 127.0.0.1, localhost or ::1")
+        for origin in _split(self.allowed_origins):
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"AZERA_ALLOWED_ORIGINS: '{origin}' is not an origin such as https://azera.example")
         return self
+
+    @property
+    def hosts(self) -> set[str]:
+        """Host names the app answers to (the Host header, without port): DNS rebinding gets nothing."""
+        extra = {self.host} if self.host not in ("0.0.0.0", "::") else set()
+        return {"localhost", "127.0.0.1", "[::1]", *extra, *(h.lower() for h in _split(self.allowed_hosts))}
+
+    @property
+    def origins(self) -> list[str]:
+        """Browser origins allowed to talk to the app: its own pages on its ports, plus ``AZERA_ALLOWED_ORIGINS``."""
+        ports = sorted({self.frontend_port, self.backend_port})
+        own = [f"http://{host}:{port}" for host in sorted(self.hosts) for port in ports]
+        return own + [origin.rstrip("/").lower() for origin in _split(self.allowed_origins)]
 
     @property
     def resolved_database_url(self) -> str:
@@ -88,6 +110,10 @@ class Settings(BaseSettings):
         """Create the folders Azera writes into."""
         for folder in (self.data_dir, self.resolved_personas_dir, self.resolved_models_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 @functools.cache

@@ -1,26 +1,16 @@
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlmodel import SQLModel
 
+import azera.db.models  # noqa: F401  (registers the tables)
 from azera.db.engine import downgrade, make_engine, migrate
 from tests.postgres import find_bin_dir, running_postgres
 
-TABLES = {
-    "persona",
-    "personaversion",
-    "chat",
-    "chatmessage",
-    "chatgroup",
-    "tag",
-    "chattag",
-    "memory",
-    "dream",
-    "journalentry",
-    "setting",
-    "image",
-    "voicesample",
-}
+TABLES = set(SQLModel.metadata.tables)  # every table the models declare must come from a migration
 
 
 def _tables(url: str, table: str = "chatmessage") -> tuple[set[str], set[str]]:
@@ -76,3 +66,16 @@ def test_app_services_work_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> Non
         with db_engine.session_scope() as session:
             assert [c.title for c in chats.list_chats(session, search="postgres")] == ["On Postgres"]
         db_engine.get_engine().dispose()
+
+
+def test_models_and_migrations_agree(tmp_path: Path) -> None:
+    """A model changed without a migration fails here (Alembic's autogenerate finds a difference)."""
+    url = f"sqlite:///{tmp_path / 'drift.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from azera.api.login import add_login_routes
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import check_records
@@ -166,6 +169,8 @@ def _add_journal_routes(api: FastAPI) -> None:
     @api.get("/api/media/{path:path}")
     async def media(path: str) -> FileResponse:
         """An image kept by journal mode (only files inside the data folder's media/)."""
+        if "\x00" in path:
+            raise HTTPException(status_code=404, detail="No such media file")
         root = journal.media_dir().resolve()
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():
@@ -173,18 +178,52 @@ def _add_journal_routes(api: FastAPI) -> None:
         return FileResponse(Path(target))
 
 
+def _bad_request(status: int, detail: str):
+    async def handler(_request: Request, _error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    return handler
+
+
+async def _invalid(_request: Request, error: Exception) -> JSONResponse:
+    """422 with where and why, never the input itself (it may be huge or not even encodable)."""
+    problems = error.errors() if isinstance(error, RequestValidationError) else []
+    detail = [
+        {"loc": list(p.get("loc", ())), "msg": str(p.get("msg", "")), "type": p.get("type", "")} for p in problems
+    ]
+    return JSONResponse({"detail": detail[:20]}, status_code=422)
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    """Malformed input is the client's fault: a 4xx with a reason, never a 500."""
+    api.add_exception_handler(RequestValidationError, _invalid)
+    api.add_exception_handler(RecursionError, _bad_request(400, "The JSON is nested too deeply"))
+    unicode = _bad_request(400, "The text holds a character that is not valid Unicode (a lone surrogate)")
+    api.add_exception_handler(UnicodeEncodeError, unicode)
+    api.add_exception_handler(UnicodeDecodeError, unicode)
+    api.add_exception_handler(OverflowError, _bad_request(400, "A number or date is out of range"))
+
+
 def build_api() -> FastAPI:
-    """The FastAPI app mounted under the Reflex backend."""
-    api = FastAPI(title="Azera API", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    """The FastAPI app mounted under the Reflex backend (docs served offline, from this app)."""
+    api = FastAPIOffline(
+        title="Azera API",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        static_url="/api/docs-static",
+    )
+    _add_error_handlers(api)
 
     @api.get("/health")
-    async def health() -> dict[str, object]:
-        """Liveness plus the records layer's status."""
+    async def health() -> dict[str, str]:
+        """Liveness for container health checks: "ok" or "degraded", nothing private."""
         records = await asyncio.to_thread(check_records)
-        return {"status": "ok" if records.ok else "degraded", "records": records.detail}
+        return {"status": "ok" if records.ok else "degraded"}
 
     _add_mind_routes(api)
     _add_archive_routes(api, "dream", "/api/dreams")
     _add_archive_routes(api, "journal", "/api/journal")
     _add_journal_routes(api)
+    add_login_routes(api)
     return api

@@ -224,3 +224,25 @@ class MentalStateRow(SQLModel, table=True):
     focus: float = 0.8
     last_interaction: float = 0.0
     updated: float = 0.0
+
+
+class AuthSession(SQLModel, table=True):
+    """A logged-in browser session of the owner; ``id`` is the SHA-256 of the cookie's token."""
+
+    __tablename__ = "authsession"
+    id: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for scripts and API clients (sent as ``Authorization: Bearer``); only its hash is kept."""
+
+    __tablename__ = "apitoken"
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=80)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = Field(default=None)
+    revoked_at: datetime | None = Field(default=None)

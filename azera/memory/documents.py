@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from azera.db.engine import session_scope
 from azera.db.models import Memory
+from azera.db.search import contains
 from azera.memory.service import MemoryService
 from azera.services import ServiceError
 
@@ -184,7 +185,7 @@ def find_memories(
 
     query = select(Memory)
     if text.strip():
-        query = query.where(func.lower(Memory.text).like(f"%{text.strip().lower()}%"))
+        query = query.where(contains(Memory.text, text.strip()))
     for column, value in ((Memory.persona_id, persona_id), (Memory.kind, kind), (Memory.tier, tier)):
         if value:
             query = query.where(column == value)
@@ -194,6 +195,6 @@ def find_memories(
         if until:
             end = datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1)
             query = query.where(Memory.created_at < end)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise ServiceError(f"Dates are written YYYY-MM-DD ({error})") from error
     return list(session.exec(query.order_by(col(Memory.created_at).desc()).limit(limit)))

@@ -68,7 +68,11 @@ def _date(value: Any) -> datetime:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"'{value[:40]}' is not an ISO-8601 date such as 2025-03-14") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"the date '{value[:40]}' is out of range") from None
 
 
 def _tags(value: Any) -> list[str]:

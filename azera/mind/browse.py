@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from azera.db.models import Dream, JournalEntry
+from azera.db.search import contains
 
 MAX_QUERY_CHARS = 200
 
@@ -15,8 +16,7 @@ MAX_QUERY_CHARS = 200
 def _matching(statement: Any, table: type[Dream] | type[JournalEntry], query: str) -> Any:
     """Every word of the query appears in the title or the text (case-insensitive)."""
     for word in query[:MAX_QUERY_CHARS].lower().split()[:10]:
-        pattern = f"%{word}%"
-        statement = statement.where(or_(func.lower(table.content).like(pattern), func.lower(table.title).like(pattern)))
+        statement = statement.where(or_(contains(table.content, word), contains(table.title, word)))
     return statement
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatGroup, ChatMessage, ChatTag, Memory, Tag, utcnow
+from azera.db.search import contains
 from azera.services import NotFoundError, ServiceError
 from azera.services.personas import get_persona
 
@@ -203,9 +204,8 @@ def list_chats(session: Session, *, search: str = "", limit: int = 500) -> list[
     query = select(Chat).order_by(col(Chat.updated_at).desc()).limit(limit)
     needle = search.strip()
     if needle:
-        pattern = f"%{needle.lower()}%"
-        in_messages = select(ChatMessage.chat_id).where(func.lower(ChatMessage.content).like(pattern))
-        query = query.where(or_(func.lower(Chat.title).like(pattern), col(Chat.id).in_(in_messages)))
+        in_messages = select(ChatMessage.chat_id).where(contains(ChatMessage.content, needle))
+        query = query.where(or_(contains(Chat.title, needle), col(Chat.id).in_(in_messages)))
     return list(session.exec(query))
 
 

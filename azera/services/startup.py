@@ -6,6 +6,7 @@ import logging
 
 from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import migrate, session_scope
+from azera.services import auth
 from azera.services.chats import ensure_defaults
 from azera.services.personas import SyncReport, sync_personas
 
@@ -37,3 +38,17 @@ def prepare() -> SyncReport:
 def last_sync_problems() -> list[str]:
     """Problems found in persona files at the last start-up (shown on the Personas page)."""
     return list(_last_report.problems) if _last_report else []
+
+
+def announce_owner() -> None:
+    """Print the one-time setup link while nobody owns this Azera; warn loudly when login is off."""
+    settings = get_settings()
+    if not settings.auth:
+        log.warning("AZERA_AUTH=false: anyone who can reach %s can use Azera without logging in", settings.host)
+        return
+    with session_scope() as session:
+        if auth.owner_exists(session):
+            return
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    link = auth.setup_link(f"http://{host}:{settings.frontend_port}")
+    log.warning("No owner yet. Open this one-time link to set the owner's password:\n\n    %s\n", link)
