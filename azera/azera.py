@@ -23,11 +23,13 @@ from azera.services.startup import announce_owner, prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
+from azera.state.inputs import backend_error
 from azera.state.journal import JournalState
 from azera.state.memories import MemoriesState
 from azera.state.models import ModelsState
 from azera.state.personas import PersonaState
 from azera.state.preferences import PreferencesState
+from azera.state.tokens import TokensState
 
 logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 prepare()
@@ -36,6 +38,7 @@ announce_owner()
 app = rx.App(
     style={"::selection": {"background": ACCENT}},
     api_transformer=[build_api(), guard],  # the guard wraps everything: pages, websocket, uploads, API
+    backend_exception_handler=backend_error,
 )
 chat_load = [PreferencesState.load, ChatState.load_page, ConversationState.load_page]
 app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)
@@ -43,7 +46,9 @@ app.add_page(chat_page, route="/chat/[chat_id]", title="Azera · Chat", on_load=
 app.add_page(
     personas_page, route="/personas", title="Azera · Personas", on_load=[PreferencesState.load, PersonaState.load]
 )
-app.add_page(settings_page, route="/settings", title="Azera · Settings", on_load=PreferencesState.load)
+app.add_page(
+    settings_page, route="/settings", title="Azera · Settings", on_load=[PreferencesState.load, TokensState.load]
+)
 app.add_page(models_page, route="/models", title="Azera · Models", on_load=[PreferencesState.load, ModelsState.load])
 app.add_page(
     memories_page, route="/memories", title="Azera · Memories", on_load=[PreferencesState.load, MemoriesState.load]

@@ -285,6 +285,54 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens."""
+    from azera.db.engine import session_scope
+    from azera.services import ServiceError, auth
+    from azera.services.startup import prepare
+
+    prepare()
+    try:
+        with session_scope() as session:
+            if args.action == "create":
+                token, secret = auth.create_api_token(session, " ".join(args.name) or "command line")
+                print(secret)
+                print(f"[token {token.id} '{token.name}': shown once, keep it safe]", file=sys.stderr)
+            elif args.action == "list":
+                for token in auth.list_api_tokens(session):
+                    used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+                    print(
+                        f"{token.id}  {token.prefix}…  {token.name:<30} created {token.created_at:%Y-%m-%d}  used {used}"
+                    )
+            else:
+                token = auth.revoke_api_token(session, args.name[0] if args.name else "")
+                print(f"revoked {token.id} ({token.name})")
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_owner(args: argparse.Namespace) -> int:
+    """Print the one-time setup link, or reset the owner's password (on this machine only)."""
+    from azera.db.engine import session_scope
+    from azera.services import auth
+    from azera.services.startup import prepare
+
+    prepare()
+    settings = get_settings()
+    with session_scope() as session:
+        if args.action == "reset":
+            auth.remove_owner(session)
+            auth.forget_setup_token()
+        elif auth.owner_exists(session):
+            print("The owner's password is set: log in at /login (forgotten? `python -m azera owner reset`)")
+            return 0
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(auth.setup_link(f"http://{host}:{settings.frontend_port}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m azera`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m azera", description="Azera, a self-hosted AI companion.")
@@ -339,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     mind.add_argument("--start", default="", help="simulate: local start time HH:MM (default: journal hour - 3 h)")
     mind.add_argument("--json", action="store_true")
     mind.set_defaults(handler=cmd_mind)
+    token = commands.add_parser("token", help="API tokens: create NAME, list, revoke ID")
+    token.add_argument("action", choices=["create", "list", "revoke"])
+    token.add_argument("name", nargs="*", help="create: what will use it; revoke: the token id or prefix")
+    token.set_defaults(handler=cmd_token)
+    owner = commands.add_parser("owner", help="link: print the one-time setup link; reset: forget the password")
+    owner.add_argument("action", choices=["link", "reset"])
+    owner.set_defaults(handler=cmd_owner)
     bench = commands.add_parser("bench", help="benchmarks")
     bench.add_argument("suite", choices=["chat", "retrieval", "memory", "tick"])
     bench.add_argument("--seconds", type=float, default=30.0, help="tick: how long to measure")

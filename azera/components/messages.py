@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from azera.components.dialogs import confirm_delete
+from azera.components.markdown import safe_markdown
 from azera.components.shell import ACCENT
 from azera.state.conversation import ConversationState, DraftRow, MessageRow, RecallRow
 from azera.state.preferences import PreferencesState
@@ -155,7 +156,7 @@ def message_bubble(message: MessageRow) -> rx.Component:
                     rx.cond(
                         (message["content"] == "") & (message["status"] == "streaming"),
                         rx.hstack(rx.spinner(size="1"), rx.text("…", color=rx.color("gray", 10))),
-                        rx.markdown(message["content"], class_name="message-text"),
+                        safe_markdown(message["content"], class_name="message-text"),
                     ),
                     background=rx.cond(is_user, rx.color("violet", 4), rx.color("gray", 3)),
                     border=rx.cond(is_user, f"1px solid {ACCENT}55", f"1px solid {rx.color('gray', 5)}"),

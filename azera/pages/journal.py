@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from azera.components.archive import writings_toolbar
+from azera.components.markdown import safe_markdown
 from azera.components.shell import page_header, shell
 from azera.state.journal import EntryRow, JournalState
 
@@ -24,7 +25,7 @@ def entry_card(entry: EntryRow) -> rx.Component:
             ),
             cursor="pointer",
         ),
-        rx.markdown(entry["content"], class_name="journal-text"),
+        safe_markdown(entry["content"], class_name="journal-text"),
         rx.cond(
             entry["insights"].length() > 0,
             rx.vstack(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from azera.components.dialogs import confirm_delete
+from azera.components.markdown import safe_markdown
 from azera.components.shell import page_header, shell
 from azera.state.personas import PersonaRow, PersonaState, VersionRow
 
@@ -70,7 +71,7 @@ def profile_view() -> rx.Component:
                 rx.tabs.trigger("Versions", value="versions", id="versions-tab"),
             ),
             rx.tabs.content(
-                rx.box(rx.markdown(PersonaState.profile), id="persona-profile", padding_top="12px"), value="profile"
+                rx.box(safe_markdown(PersonaState.profile), id="persona-profile", padding_top="12px"), value="profile"
             ),
             rx.tabs.content(
                 rx.vstack(rx.foreach(PersonaState.versions, version_item), padding_top="12px", width="100%"),
@@ -103,7 +104,7 @@ def editor() -> rx.Component:
                 id="persona-editor",
             ),
             rx.box(
-                rx.markdown(PersonaState.preview),
+                safe_markdown(PersonaState.preview),
                 height="70vh",
                 overflow_y="auto",
                 padding="0 12px",

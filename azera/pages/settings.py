@@ -7,6 +7,7 @@ from reflex_base.style import set_color_mode
 
 from azera.components.shell import page_header, shell
 from azera.state.preferences import FONT_STACKS, PreferencesState
+from azera.state.tokens import TokenRow, TokensState
 
 
 def row(label: str, hint: str, control: rx.Component) -> rx.Component:
@@ -18,6 +19,65 @@ def row(label: str, hint: str, control: rx.Component) -> rx.Component:
         width="100%",
         padding="12px 0",
         border_bottom=f"1px solid {rx.color('gray', 4)}",
+    )
+
+
+def token_row(token: TokenRow) -> rx.Component:
+    """An active API token with its revoke button."""
+    return rx.hstack(
+        rx.vstack(
+            rx.text(token["name"], weight="medium"),
+            rx.text(
+                rx.code(token["prefix"]), " · created ", token["created"], " · last used ", token["last_used"], size="1"
+            ),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.button("Revoke", color_scheme="red", variant="soft", size="1", on_click=TokensState.revoke(token["id"])),
+        width="100%",
+        class_name="token-row",
+    )
+
+
+def api_tokens() -> rx.Component:
+    """API tokens for scripts and OpenAI-style clients; log out."""
+    return rx.vstack(
+        rx.heading("API tokens", size="4", padding_top="24px"),
+        rx.text(
+            "Scripts and apps send a token as 'Authorization: Bearer …'. It is shown once; revoke it when done.",
+            size="2",
+            color=rx.color("gray", 10),
+        ),
+        rx.hstack(
+            rx.input(
+                placeholder="What will use it (e.g. phone app)",
+                value=TokensState.new_name,
+                on_change=TokensState.set_new_name,
+                max_length=80,
+                flex="1",
+                id="token-name",
+            ),
+            rx.button("Create token", on_click=TokensState.create, id="create-token"),
+            width="100%",
+        ),
+        rx.cond(
+            TokensState.created_secret != "",
+            rx.callout(
+                rx.hstack(rx.code(TokensState.created_secret, id="token-secret"), rx.spacer(), width="100%"),
+                icon="key-round",
+                color_scheme="grass",
+                width="100%",
+            ),
+        ),
+        rx.foreach(TokensState.tokens, token_row),
+        rx.el.form(  # a plain HTML form: the browser posts it and follows the redirect to /login
+            rx.button("Log out", type="submit", variant="soft", color_scheme="gray", id="logout"),
+            action="/auth/logout",
+            method="post",
+            padding_top="24px",
+        ),
+        width="100%",
+        spacing="3",
     )
 
 
@@ -73,6 +133,7 @@ def settings_page() -> rx.Component:
                 on_change=PreferencesState.set_font_size,
             ),
         ),
+        api_tokens(),
         padding="32px",
         max_width="720px",
     )

@@ -13,6 +13,7 @@ from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services import chats as chat_service
 from azera.services.personas import list_personas
+from azera.state import inputs
 
 CHAT_ROUTE = "/chat"
 T = TypeVar("T")
@@ -143,8 +144,12 @@ class ChatState(rx.State):
     @rx.event
     async def set_search(self, value: str):
         """Filter chats by title and message text."""
-        self.search = value[:200]
+        try:
+            self.search = inputs.text(value, limit=200, what="The search")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         await self._refresh()
+        return None
 
     async def _mutate(self, work: Callable[[Session], T], *, reopen: bool = True) -> tuple[T | None, EventSpec | None]:
         """Run a change; returns (result, None) or (None, an error toast)."""
@@ -177,7 +182,11 @@ class ChatState(rx.State):
     @rx.event
     def set_title_draft(self, value: str):
         """Track the title being typed."""
-        self.title_draft = value
+        try:
+            self.title_draft = inputs.text(value, limit=chat_service.MAX_TITLE, what="The title")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     async def save_title(self):
@@ -194,6 +203,10 @@ class ChatState(rx.State):
     async def set_ai_persona(self, persona_id: str):
         """Switch the AI persona of the open chat."""
         chat_id = self.chat_id
+        try:
+            persona_id = inputs.choice(persona_id, [o["value"] for o in self.ai_personas], what="That persona")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._quiet(
             lambda session: chat_service.set_chat_personas(session, chat_id, ai_persona_id=persona_id)
         )
@@ -202,6 +215,10 @@ class ChatState(rx.State):
     async def set_user_persona(self, persona_id: str):
         """Switch the user persona of the open chat."""
         chat_id = self.chat_id
+        try:
+            persona_id = inputs.choice(persona_id, [o["value"] for o in self.user_personas], what="That persona")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._quiet(
             lambda session: chat_service.set_chat_personas(session, chat_id, user_persona_id=persona_id)
         )
@@ -210,12 +227,20 @@ class ChatState(rx.State):
     async def set_group(self, group_id: str):
         """Move the open chat to another group."""
         chat_id = self.chat_id
-        return await self._quiet(lambda session: chat_service.set_chat_group(session, chat_id, int(group_id)))
+        try:
+            group = int(inputs.choice(group_id, [o["value"] for o in self.groups], what="That group"))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return await self._quiet(lambda session: chat_service.set_chat_group(session, chat_id, group))
 
     @rx.event
     async def toggle_tag(self, name: str):
         """Add or remove a tag on the open chat."""
         chat_id = self.chat_id
+        try:
+            name = inputs.choice(name, self.all_tags, what="That tag")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         wanted = [tag for tag in self.tags if tag != name] if name in self.tags else [*self.tags, name]
         return await self._quiet(lambda session: chat_service.set_chat_tags(session, chat_id, wanted))
 
@@ -226,7 +251,11 @@ class ChatState(rx.State):
     @rx.event
     def set_new_group_name(self, value: str):
         """Track the group name being typed."""
-        self.new_group_name = value
+        try:
+            self.new_group_name = inputs.text(value, limit=80, what="The group name")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     async def create_group(self):

@@ -21,6 +21,7 @@ from azera.services import chats as chat_service
 from azera.services import messages as message_service
 from azera.services.personas import get_persona
 from azera.services.replies import Mode, ReplyEvent, generate_reply
+from azera.state import inputs
 
 UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
 _stops: dict[str, asyncio.Event] = {}
@@ -190,11 +191,23 @@ class ConversationState(rx.State):
             self.models = []
             yield rx.toast.warning(f"Models could not be listed: {error}")
 
+    def _shown_message(self, message_id, *, role: str = "") -> str:
+        """A message of the open chat's active branch (or one of its alternatives) this page was shown."""
+        shown = {row["id"] for row in self.messages if not role or row["role"] == role}
+        if not role:
+            shown |= {row[key] for row in self.messages for key in ("previous_id", "next_id") if row[key]}
+        return inputs.choice(message_id, shown, what="That message")
+
     @rx.event(background=True)
     async def send(self, form_data: dict):
         """Send the composer's text and stream the reply."""
+        try:
+            text = inputs.form_text(form_data, "message", limit=message_service.MAX_MESSAGE_CHARS)
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
+            return
         async with self:
-            text, journaling, chat_id = str(form_data.get("message", "")), self.journal_mode, self.chat_id
+            journaling, chat_id = self.journal_mode, self.chat_id
         if journaling:
             try:
                 await in_db(lambda session: journal.add_draft(session, chat_id, text))
@@ -212,14 +225,27 @@ class ConversationState(rx.State):
     async def save_edit(self, form_data: dict):
         """Send an edited user message as a new branch."""
         async with self:
-            target, text = self.editing_id, str(form_data.get("message", ""))
+            target = self.editing_id
             self.editing_id = ""
+        try:
+            text = inputs.form_text(form_data, "message", limit=message_service.MAX_MESSAGE_CHARS)
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
+            return
         async for event in self._run("edit", text=text, target_id=target):
             yield event
 
     @rx.event(background=True)
     async def regenerate(self, message_id: str):
         """Write a new reply beside an existing one."""
+        async with self:
+            try:
+                message_id = self._shown_message(message_id, role="assistant")
+            except ServiceError as error:
+                message_id, refusal = "", rx.toast.error(str(error))
+        if not message_id:
+            yield refusal
+            return
         async for event in self._run("regenerate", target_id=message_id):
             yield event
 
@@ -318,6 +344,10 @@ class ConversationState(rx.State):
     async def upload_journal_image(self, files: list[rx.UploadFile]):
         """Keep uploaded images as journal drafts (checked by content: PNG, JPEG, GIF or WebP)."""
         chat_id = self.chat_id
+        try:
+            files = inputs.uploads(files)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         for upload in files:
             data = await upload.read(journal.MAX_IMAGE_BYTES + 1)
             name = Path(upload.name or upload.filename or "image").name
@@ -341,7 +371,11 @@ class ConversationState(rx.State):
     @rx.event
     def start_edit(self, message_id: str):
         """Open the inline editor on one of the user's messages."""
-        self.editing_id = message_id
+        try:
+            self.editing_id = self._shown_message(message_id, role="user")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     def cancel_edit(self):
@@ -351,10 +385,15 @@ class ConversationState(rx.State):
     @rx.event
     async def switch_branch(self, message_id: str):
         """Show the branch through ``message_id``."""
-        if not message_id or self.streaming:
-            return
-        await in_db(lambda session: message_service.switch_branch(session, message_id))
+        if self.streaming:
+            return None
+        try:
+            message_id = self._shown_message(message_id)
+            await in_db(lambda session: message_service.switch_branch(session, message_id))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         await self._reload()
+        return None
 
     async def _save_model(self, model: str, temperature: float | None):
         chat_id = self.chat_id
@@ -370,10 +409,20 @@ class ConversationState(rx.State):
     @rx.event
     async def set_model(self, model: str):
         """Use another model for this chat ('persona default' clears the override)."""
+        try:
+            model = inputs.choice(model, ["persona default", *self.models], what="That model")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         override = "" if model == "persona default" else model
         return await self._save_model(override, self.temperature if self.temperature_overridden else None)
 
     @rx.event
     async def set_temperature(self, value: list[float]):
         """Override the persona's temperature for this chat."""
-        return await self._save_model(self.model_override, round(float(value[0]), 2))
+        try:
+            if not isinstance(value, list) or len(value) != 1:
+                raise inputs.BadInputError("The temperature must be one number")
+            temperature = inputs.number(value[0], low=0, high=2, what="The temperature")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return await self._save_model(self.model_override, round(temperature, 2))

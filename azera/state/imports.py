@@ -8,10 +8,15 @@ import reflex as rx
 
 from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
 from azera.services import ServiceError
+from azera.state import inputs
 
 
 async def import_uploads(kind: Kind, files: list[rx.UploadFile], persona_id: str) -> rx.event.EventSpec:
     """Import each uploaded archive for ``persona_id``; a toast says what happened (or why nothing did)."""
+    try:
+        files = inputs.uploads(files)
+    except ServiceError as error:
+        return rx.toast.error(str(error))
     if not files:
         return rx.toast.warning("Choose a .json or .md archive first")
     imported = duplicates = 0

@@ -1,4 +1,8 @@
-"""Memories page state: browse, filter, edit, move between tiers, delete; the knowledge base."""
+"""Memories page state: browse, filter, edit, move between tiers, delete; the knowledge base.
+
+Uploads are staged in a folder the server names and remembered on the server per browser session;
+the background ingest takes no arguments, so no client can point it at a file.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from azera.config import get_settings
 from azera.db.engine import in_db
 from azera.memory import documents
 from azera.memory.registry import try_memory_service
-from azera.memory.service import KINDS, TIERS
+from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
 from azera.services import ServiceError
 from azera.services.personas import list_personas
+from azera.state import inputs
 
 ALL = "all"
+_staged: dict[str, list[Path]] = {}  # browser session (client token) → files staged for it, server-held
 
 
 class MemoryRow(TypedDict):
@@ -120,6 +126,15 @@ class MemoriesState(rx.State):
             return rx.toast.error(str(error))
         return None
 
+    async def _filter(self, name: str, check, value):
+        try:
+            return await self._apply(name, check(value))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+
+    def _shown(self, memory_id) -> str:
+        return inputs.choice(memory_id, {row["id"] for row in self.rows}, what="That memory")
+
     @rx.event
     async def load(self):
         """Page load."""
@@ -129,32 +144,32 @@ class MemoriesState(rx.State):
     @rx.event
     async def set_query(self, value: str):
         """Search text."""
-        return await self._apply("query", value[:200])
+        return await self._filter("query", lambda v: inputs.text(v, limit=200, what="The search"), value)
 
     @rx.event
     async def set_persona(self, value: str):
         """Persona filter."""
-        return await self._apply("persona", value)
+        return await self._filter("persona", lambda v: inputs.choice(v, [ALL, *self.personas]), value)
 
     @rx.event
     async def set_kind(self, value: str):
         """Kind filter."""
-        return await self._apply("kind", value)
+        return await self._filter("kind", lambda v: inputs.choice(v, self.kinds), value)
 
     @rx.event
     async def set_tier(self, value: str):
         """Tier filter."""
-        return await self._apply("tier", value)
+        return await self._filter("tier", lambda v: inputs.choice(v, self.tiers), value)
 
     @rx.event
     async def set_since(self, value: str):
         """From date (YYYY-MM-DD)."""
-        return await self._apply("since", value)
+        return await self._filter("since", inputs.date_text, value)
 
     @rx.event
     async def set_until(self, value: str):
         """Until date (YYYY-MM-DD)."""
-        return await self._apply("until", value)
+        return await self._filter("until", inputs.date_text, value)
 
     async def _change(self, work, done: str):
         service = await asyncio.to_thread(try_memory_service)
@@ -170,7 +185,11 @@ class MemoriesState(rx.State):
     @rx.event
     def start_edit(self, memory_id: str):
         """Open the editor on one memory."""
-        self.editing_id = memory_id
+        try:
+            self.editing_id = self._shown(memory_id)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     def cancel_edit(self):
@@ -180,63 +199,90 @@ class MemoriesState(rx.State):
     @rx.event
     async def save_edit(self, form: dict):
         """Save an edited memory (it is re-indexed)."""
-        memory_id, text = self.editing_id, str(form.get("text", ""))
+        memory_id = self.editing_id
         self.editing_id = ""
+        try:
+            text = inputs.form_text(form, "text", limit=MAX_MEMORY_CHARS, what="The memory")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._change(lambda service: service.update(memory_id, text=text), "Memory saved and re-indexed")
 
     @rx.event
     async def move(self, memory_id: str, tier: str):
         """Move a memory to another tier."""
+        try:
+            memory_id, tier = self._shown(memory_id), inputs.choice(tier, TIERS, what="That tier")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._change(lambda service: service.update(memory_id, tier=tier), f"Moved to {tier}")
 
     @rx.event
     async def delete(self, memory_id: str):
         """Delete a memory from SQL and every index."""
+        try:
+            memory_id = self._shown(memory_id)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._change(lambda service: service.delete(memory_id), "Memory deleted everywhere")
 
     @rx.event
     async def set_kb_persona(self, value: str):
         """Whose knowledge base is shown."""
-        self.kb_persona = value
+        try:
+            self.kb_persona = inputs.choice(value, self.personas, what="That persona")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         await self._refresh()
+        return None
 
     @rx.event
     async def delete_document(self, name: str):
         """Remove a document and all its chunks."""
         persona = self.kb_persona
+        try:
+            name = inputs.choice(name, {doc["name"] for doc in self.kb_documents}, what="That document")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._change(
             lambda service: documents.delete_document(service, persona_id=persona, name=name), f"Deleted {name}"
         )
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        """Stage the uploaded files (checked names and sizes), then ingest them in the background."""
+        """Stage the uploaded files (checked names and sizes) in a server-named folder, then ingest them."""
         if self.kb_busy:
             return rx.toast.warning("Still adding the previous documents")
         staging = get_settings().data_dir / "uploads" / uuid.uuid4().hex
-        staged: list[str] = []
-        for upload in files:
-            try:
+        staged: list[Path] = []
+        try:
+            for upload in inputs.uploads(files):
                 name = documents.safe_name(upload.name or upload.filename or "")
                 data = await upload.read(documents.MAX_BYTES + 1)
                 if len(data) > documents.MAX_BYTES:
                     raise ServiceError(f"{name} is larger than {documents.MAX_BYTES // 1_000_000} MB")
-            except ServiceError as error:
-                return rx.toast.error(str(error))
-            await asyncio.to_thread(_stage, staging, name, data)
-            staged.append(str(staging / name))
+                await asyncio.to_thread(_stage, staging, name, data)
+                staged.append(staging / name)
+        except ServiceError as error:
+            await asyncio.to_thread(shutil.rmtree, staging, True)
+            return rx.toast.error(str(error))
+        if not staged:
+            return rx.toast.warning("Choose a .txt, .md or .pdf file first")
+        _staged.setdefault(self.router.session.client_token, []).extend(staged)
         self.kb_busy, self.kb_progress = True, 0
-        return MemoriesState.ingest(staged)
+        return MemoriesState.ingest
 
     @rx.event(background=True)
-    async def ingest(self, paths: list[str]):
-        """Chunk and index staged documents with a progress bar; staging files are removed afterwards."""
+    async def ingest(self):
+        """Chunk and index what this browser session staged, with a progress bar; staging files go afterwards."""
         async with self:
             persona = self.kb_persona
+            paths = _staged.pop(self.router.session.client_token, [])
+        if not paths:
+            return
         service = await asyncio.to_thread(try_memory_service)
         loop = asyncio.get_running_loop()
         try:
-            for path in map(Path, paths):
+            for path in paths:
 
                 def report(done: int, total: int, name: str = path.name) -> None:
                     asyncio.run_coroutine_threadsafe(self._report(name, done, total), loop)
@@ -257,8 +303,8 @@ class MemoriesState(rx.State):
                 except ServiceError as error:
                     yield rx.toast.error(str(error))
         finally:
-            for path in map(Path, paths):
-                await asyncio.to_thread(shutil.rmtree, path.parent, True)
+            for folder in {path.parent for path in paths}:  # only folders this server made
+                await asyncio.to_thread(shutil.rmtree, folder, True)
             async with self:
                 self.kb_busy, self.kb_status = False, ""
                 await self._refresh()

@@ -11,6 +11,7 @@ from azera.llm.base import BackendError
 from azera.llm.registry import default_model, get_backend
 from azera.services import ServiceError
 from azera.services.preferences import load_preferences, update_preferences
+from azera.state import inputs
 
 
 class ModelRow(TypedDict):
@@ -67,7 +68,11 @@ class ModelsState(rx.State):
     @rx.event
     def set_pull_name(self, value: str):
         """Track the model name being typed."""
-        self.pull_name = value.strip()
+        try:
+            self.pull_name = inputs.text(value, limit=200, what="The model name").strip()
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event(background=True)
     async def pull(self):
@@ -96,8 +101,9 @@ class ModelsState(rx.State):
     async def delete(self, name: str):
         """Delete a model (after the confirmation dialog)."""
         try:
+            name = inputs.choice(name, [m["name"] for m in self.models], what="That model")
             await get_backend().delete_model(name)
-        except BackendError as error:
+        except (BackendError, ServiceError) as error:
             return rx.toast.error(str(error))
         await self._refresh()
         return rx.toast.success(f"Deleted {name}")
@@ -106,6 +112,7 @@ class ModelsState(rx.State):
     async def make_default(self, name: str):
         """Use this model when neither the chat nor the persona names one."""
         try:
+            name = inputs.choice(name, [m["name"] for m in self.models], what="That model")
             await in_db(lambda session: update_preferences(session, default_model=name))
         except ServiceError as error:
             return rx.toast.error(str(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypedDict
 
 import reflex as rx
@@ -11,8 +12,9 @@ from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services import personas as persona_service
-from azera.services.persona_files import PersonaFileError, parse_persona, render_persona
+from azera.services.persona_files import MAX_BODY_CHARS, PersonaFileError, parse_persona, render_persona
 from azera.services.startup import last_sync_problems
+from azera.state import inputs
 
 TEMPLATE_FILE = SEED_PERSONAS_DIR / "_template.md"
 
@@ -120,7 +122,7 @@ class PersonaState(rx.State):
         """Show a persona's profile."""
         self.editing = self.creating = False
         try:
-            await self._show(persona_id)
+            await self._show(inputs.choice(persona_id, [row["id"] for row in self.personas], what="That persona"))
         except ServiceError as error:
             return rx.toast.error(str(error))
         return None
@@ -134,13 +136,17 @@ class PersonaState(rx.State):
     @rx.event
     async def start_create(self):
         """Open the editor on the template for a new persona."""
-        self.draft = TEMPLATE_FILE.read_text(encoding="utf-8")
+        self.draft = await asyncio.to_thread(TEMPLATE_FILE.read_text, encoding="utf-8")
         self.editing, self.creating = True, True
 
     @rx.event
     def set_draft(self, value: str):
         """Track the editor's text (the preview follows)."""
-        self.draft = value
+        try:
+            self.draft = inputs.text(value, limit=MAX_BODY_CHARS + 5_000, what="The persona file")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     def cancel_edit(self):
@@ -180,6 +186,7 @@ class PersonaState(rx.State):
         """Make an older version current."""
         folder, persona_id = _folder(), self.selected_id
         try:
+            number = int(inputs.choice(str(number), [str(v["number"]) for v in self.versions], what="That version"))
             await in_db(lambda session: persona_service.restore_version(session, folder, persona_id, number))
         except ServiceError as error:
             return rx.toast.error(str(error))

@@ -9,6 +9,7 @@ import reflex as rx
 from azera.db.engine import in_db
 from azera.services import ServiceError
 from azera.services.preferences import Preferences, load_preferences, update_preferences
+from azera.state import inputs
 
 FONT_STACKS = {
     "Inter": "Inter, 'Segoe UI', system-ui, sans-serif",
@@ -55,6 +56,9 @@ class PreferencesState(rx.State):
 
     async def _change(self, **changes: object):
         try:
+            for name, value in changes.items():
+                if isinstance(value, str):
+                    inputs.text(value, limit=200, what=f"The {name.replace('_', ' ')}")
             preferences = await in_db(lambda session: update_preferences(session, **changes))
         except ServiceError as error:
             return rx.toast.error(str(error))
@@ -64,11 +68,15 @@ class PreferencesState(rx.State):
     @rx.event
     async def set_show_thinking(self, value: bool):
         """Show or hide thinking blocks."""
+        if not isinstance(value, bool):
+            return rx.toast.error("Show thinking is on or off")
         return await self._change(show_thinking=value)
 
     @rx.event
     async def set_send_on_enter(self, value: bool):
         """Enter sends (true) or Ctrl+Enter sends (false)."""
+        if not isinstance(value, bool):
+            return rx.toast.error("Send on Enter is on or off")
         return await self._change(send_on_enter=value)
 
     @rx.event
@@ -90,7 +98,7 @@ class PreferencesState(rx.State):
     async def set_font_size(self, value: str):
         """Base font size in pixels."""
         try:
-            size = int(value)
-        except ValueError:
-            return rx.toast.error(f"Font size must be a number, not {value!r}")
+            size = inputs.integer(value, low=11, high=24, what="The font size")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         return await self._change(font_size=size)

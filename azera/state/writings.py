@@ -11,6 +11,7 @@ from azera.mind.loop import Stage
 from azera.mind.writing import Written
 from azera.services import ServiceError
 from azera.services.personas import list_personas
+from azera.state import inputs
 from azera.state.imports import import_uploads
 
 
@@ -64,13 +65,21 @@ class WritingsState(rx.State, mixin=True):
     @rx.event
     async def set_query(self, value: str):
         """Search (every word must appear)."""
-        self.query = value[:200]
+        try:
+            self.query = inputs.text(value, limit=200, what="The search")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
         await self._refresh()
+        return None
 
     @rx.event
     def set_persona(self, value: str):
         """Whose writing the button starts and whose archive is imported."""
-        self.persona = value
+        try:
+            self.persona = inputs.choice(value, self.personas, what="That persona")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
 
     @rx.event
     async def import_archive(self, files: list[rx.UploadFile]):

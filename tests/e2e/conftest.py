@@ -89,15 +89,35 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
         if process.poll() is not None:
             raise RuntimeError(f"the app exited early:\n{log_path.read_text()[-3000:]}")
         try:
+            # The page answers once the frontend is built (before login it redirects to /login).
             if (
                 httpx.get(url + "/health", timeout=2).status_code == 200
-                and httpx.get(url, timeout=2).status_code == 200
+                and httpx.get(url + "/login", timeout=2).status_code == 200
             ):
                 return
         except httpx.HTTPError:
             pass
         time.sleep(1)
     raise RuntimeError(f"the app did not start within {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+OWNER_PASSWORD = "e2e owner password"
+
+
+@pytest.fixture(scope="session")
+def owner_cookie(app_url: str, app_data: Path) -> str:
+    """Become the owner the way a person does: the one-time setup link from the data folder, then a password."""
+    token = (app_data / "owner-setup-token").read_text().strip()
+    response = httpx.post(
+        app_url + "/auth/setup", data={"token": token, "password": OWNER_PASSWORD, "repeat": OWNER_PASSWORD}
+    )
+    assert response.status_code == 303, response.text
+    return response.cookies["azera_session"]
+
+
+def owner_headers(owner_cookie: str) -> dict[str, str]:
+    """Headers for an HTTP call made as the logged-in owner."""
+    return {"cookie": f"azera_session={owner_cookie}"}
 
 
 @pytest.fixture(scope="session")
@@ -112,9 +132,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest):
-    """A fresh browser page; a screenshot is saved under test-artifacts/ after each test."""
+def page(browser, request: pytest.FixtureRequest, app_url: str, owner_cookie: str):
+    """A fresh browser page logged in as the owner; a screenshot is saved under test-artifacts/ after each test."""
     context = browser.new_context(viewport={"width": 1400, "height": 850})
+    context.add_cookies([{"name": "azera_session", "value": owner_cookie, "url": app_url}])
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page
