@@ -301,9 +301,8 @@ def cmd_token(args: argparse.Namespace) -> int:
             elif args.action == "list":
                 for token in auth.list_api_tokens(session):
                     used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
-                    print(
-                        f"{token.id}  {token.prefix}…  {token.name:<30} created {token.created_at:%Y-%m-%d}  used {used}"
-                    )
+                    created = f"{token.created_at:%Y-%m-%d}"
+                    print(f"{token.id}  {token.prefix}…  {token.name:<30} created {created}  used {used}")
             else:
                 token = auth.revoke_api_token(session, args.name[0] if args.name else "")
                 print(f"revoked {token.id} ({token.name})")
