@@ -241,3 +241,11 @@ def test_auth_off_is_refused_beyond_localhost(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AZERA_ALLOW_REMOTE", "true")
     with pytest.raises(ValidationError, match="AZERA_AUTH=false is only allowed"):
         Settings()
+
+
+def test_unknown_api_routes_and_methods_are_json(client: TestClient, api_token: str) -> None:
+    headers = {"authorization": f"Bearer {api_token}"}
+    wrong_method = client.get("/api/dreams/import", headers=headers)
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    missing = client.get("/api/nothing/here", headers=headers)
+    assert missing.status_code == 404 and missing.json()["detail"] == "No API route /api/nothing/here"

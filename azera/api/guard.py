@@ -18,6 +18,7 @@ HEAD is answered like GET without a body.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -26,6 +27,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -218,9 +220,12 @@ class Guard:
         head = scope.get("method") == "HEAD"
         if head:
             scope = dict(scope, method="GET")
-        if "text/html" in headers.get("accept", ""):
-            # Pages are served uncompressed so that their inline scripts can be hashed into the CSP.
-            scope = dict(scope, headers=[(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"])
+        if head or "text/html" in headers.get("accept", ""):
+            # Pages come as plain bytes we can read (uncompressed, not handed to the server as a file path),
+            # so that their inline scripts can be hashed into the CSP and HEAD can drop the body.
+            extensions = {k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"}
+            plain = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+            scope = dict(scope, headers=plain, extensions=extensions)
         received = 0
         refused = False
 
@@ -254,6 +259,12 @@ class Guard:
                     return
                 await send(dict(message, headers=[*message.get("headers", []), *extra]))
                 return
+            if message["type"] == "http.response.pathsend" and (pending is not None or head):
+                # A file the server would send by path: read it, so it can be hashed (HTML) or dropped (HEAD).
+                message = {
+                    "type": "http.response.body",
+                    "body": await asyncio.to_thread(Path(message["path"]).read_bytes),
+                }
             if message["type"] == "http.response.body":
                 if pending is not None:
                     html_body.extend(message.get("body", b""))

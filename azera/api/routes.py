@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -226,4 +227,25 @@ def build_api() -> FastAPI:
     _add_archive_routes(api, "journal", "/api/journal")
     _add_journal_routes(api)
     add_login_routes(api)
+    _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api
+
+
+def _add_unknown_route(api: FastAPI) -> None:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @api.api_route("/api/{rest:path}", methods=methods, include_in_schema=False)
+    @api.api_route("/v1/{rest:path}", methods=methods, include_in_schema=False)
+    async def unknown(request: Request) -> JSONResponse:
+        allowed = sorted(
+            {
+                method
+                for route in api.routes
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path) and route.name != "unknown"
+                for method in route.methods
+            }
+        )
+        if allowed:
+            detail = f"{request.method} is not allowed here (use {', '.join(allowed)})"
+            return JSONResponse({"detail": detail}, status_code=405, headers={"allow": ", ".join(allowed)})
+        return JSONResponse({"detail": f"No API route {request.url.path}"}, status_code=404)

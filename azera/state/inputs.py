@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from azera.services import ServiceError
 
@@ -97,7 +98,7 @@ def uploads(files: Any) -> list[rx.UploadFile]:
     return files
 
 
-def backend_error(exception: Exception) -> rx.event.EventSpec:
+def backend_error(exception: Exception) -> EventSpec:
     """The app's handler for exceptions escaping an event.
 
     An exception raised only inside Reflex (no frame of ours) means the client sent an event Reflex could
