@@ -23,7 +23,7 @@ from azera.services.startup import announce_owner, prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
-from azera.state.inputs import backend_error
+from azera.state.inputs import backend_error, refuse_unknown_events
 from azera.state.journal import JournalState
 from azera.state.memories import MemoriesState
 from azera.state.models import ModelsState
@@ -58,4 +58,5 @@ app.add_page(
     journal_page, route="/journal", title="Azera · Journal", on_load=[PreferencesState.load, JournalState.load]
 )
 app.add_page(placeholders.canvas, route="/canvas", title="Azera · Canvas", on_load=PreferencesState.load)
+refuse_unknown_events(app)
 app.register_lifespan_task(mind_lifespan)

@@ -16,6 +16,7 @@ from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
+from reflex_base.registry import RegistrationContext
 
 from azera.services import ServiceError
 
@@ -96,6 +97,37 @@ def uploads(files: Any) -> list[rx.UploadFile]:
     if not isinstance(files, list) or not all(isinstance(f, rx.UploadFile) for f in files):
         raise BadInputError("Files must be uploaded, not named")
     return files
+
+
+def _acceptable(data: Any) -> str:
+    """Why a raw websocket event cannot be an event of this app ('' when it can)."""
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return "not an event object"
+    if not isinstance(data.get("payload", {}), dict) or not isinstance(data.get("router_data", {}), dict):
+        return "payload and router data must be objects"
+    if data["name"] not in RegistrationContext.get().event_handlers:
+        return f"no such event {data['name'][:120]!r}"
+    return ""
+
+
+def refuse_unknown_events(app: rx.App) -> None:
+    """Drop websocket events that name no handler or are not event objects, before Reflex queues them.
+
+    Reflex would log each with a traceback (and the connection's headers, cookie included).
+    """
+    namespace = app.event_namespace
+    if namespace is None:
+        return
+    on_event = namespace.on_event
+
+    async def checked(sid: str, data: Any) -> None:
+        problem = _acceptable(data)
+        if problem:
+            log.warning("refused a malformed event: %s", problem)
+            return
+        await on_event(sid, data)
+
+    namespace.on_event = checked  # type: ignore[method-assign]
 
 
 def backend_error(exception: Exception) -> EventSpec:

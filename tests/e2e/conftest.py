@@ -50,16 +50,23 @@ def app_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_data: Path) -> Iterator[str]:
+def app_env(app_data: Path) -> dict[str, str]:
+    """The environment the app runs with (CLI commands run beside it with the same one)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
+    env.update(AZERA_DATA_DIR=str(app_data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
+    env["AZERA_MEMORY_MIN_AGE_SECONDS"] = "0"  # recall what was said seconds ago (default: 60 s)
+    env["AZERA_MAX_REPLY_TOKENS"] = "200"  # shorter replies keep the suite quick; stop still has time
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env: dict[str, str]) -> Iterator[str]:
     """URL of a running Azera with a scratch data folder."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (Debian package 'chromium'); scripts/test.sh installs it")
-    data = app_data
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
-    env.update(AZERA_DATA_DIR=str(data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
-    env["AZERA_MEMORY_MIN_AGE_SECONDS"] = "0"  # recall what was said seconds ago (default: 60 s)
-    env["AZERA_MAX_REPLY_TOKENS"] = "200"  # shorter replies keep the suite quick; stop still has time
+    env = app_env
+    port = int(env["AZERA_FRONTEND_PORT"])
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-app.log"
     with open(log_path, "w") as log:
