@@ -13,10 +13,9 @@ from azera.bench import _scratch_settings
 
 MODES: dict[str, dict] = {
     "hybrid": {},
-    "hybrid_seed_cut_0.45": {"min_similarity": 0.45},
+    "hybrid_without_chats": {"sources": ("semantic", "lexical")},
     "lexical_only": {"sources": ("lexical",)},
     "semantic_only": {"sources": ("semantic",), "min_similarity": 0.0},
-    "semantic_only_seed_cut_0.45": {"sources": ("semantic",), "min_similarity": 0.45},
 }
 
 
@@ -56,8 +55,23 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:40] or "c"
 
 
+USER_SPEAKERS, AI_SPEAKERS = {"user", "human"}, {"assistant", "ai", "bot"}
+
+
+def _roles(conversation: dict) -> tuple[str, str]:
+    """The user's and the AI's names: 'user'/'assistant' speakers, or two people (the first to speak is the user)."""
+    names = [str(t.get("speaker", "")) for s in conversation["sessions"] for t in s["turns"]]
+    people = [n for n in dict.fromkeys(names) if n.lower() not in USER_SPEAKERS | AI_SPEAKERS and n]
+    return (people[0] if people else ""), (people[1] if len(people) > 1 else "")
+
+
 def _load_into_azera(data: dict) -> tuple[dict[str, str], dict[str, str], dict[str, set[str]]]:
-    """Personas, chats, messages and memories from the dataset; returns turn→memory, conversation→persona maps."""
+    """Personas, chats, messages and memories from the dataset; returns turn→memory, conversation→persona maps.
+
+    Each conversation is an AI persona with a user persona of its own: turns of 'user' (or of the first person
+    to speak) are the user's messages, the rest the AI's, each under its speaker's name, as a memory says who
+    said it.
+    """
     from azera.db.engine import session_scope
     from azera.db.models import Chat, ChatMessage, Memory, Persona
 
@@ -69,12 +83,16 @@ def _load_into_azera(data: dict) -> tuple[dict[str, str], dict[str, str], dict[s
             persona_id = f"conv-{_slug(str(conversation['id']))}"
             persona_of[str(conversation["id"])] = persona_id
             memories_of[persona_id] = set()
-            session.add(Persona(id=persona_id, name=persona_id, kind="ai", body=""))
+            user_name, ai_name = _roles(conversation)
+            session.add(Persona(id=persona_id, name=ai_name or persona_id, kind="ai", body=""))
+            session.add(Persona(id=f"{persona_id}-user", name=user_name or "Protag", kind="user", body=""))
             session.flush()
             for session_data in conversation["sessions"]:
                 start = datetime.fromisoformat(str(session_data["time"]).replace("Z", "+00:00")).astimezone(UTC)
                 chat = Chat(
-                    title=str(session_data.get("id", "session")), ai_persona_id=persona_id, user_persona_id="protag"
+                    title=str(session_data.get("id", "session")),
+                    ai_persona_id=persona_id,
+                    user_persona_id=f"{persona_id}-user",
                 )
                 session.add(chat)
                 parent = None
@@ -83,7 +101,12 @@ def _load_into_azera(data: dict) -> tuple[dict[str, str], dict[str, str], dict[s
                     if not text:
                         continue
                     at = start + timedelta(seconds=n)
-                    role = "user" if str(turn.get("speaker", "user")).lower() in ("user", "human") else "assistant"
+                    speaker = str(turn.get("speaker", "user"))
+                    role = (
+                        "user"
+                        if speaker.lower() in USER_SPEAKERS or (speaker and speaker == user_name)
+                        else "assistant"
+                    )
                     message = ChatMessage(chat_id=chat.id, parent_id=parent, role=role, content=text, created_at=at)
                     memory = Memory(
                         text=text,

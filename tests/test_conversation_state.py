@@ -10,7 +10,7 @@ from azera.llm.llamacpp import shipped_model_path
 from azera.services import chats as chat_service
 from azera.state.conversation import ConversationState, chat_id_from_path
 from azera.state.models import ModelsState, human_size
-from tests.ollama_server import ollama_server
+from tests.ollama_server import _model, ollama_server
 
 
 @pytest.fixture
@@ -86,9 +86,9 @@ async def test_regenerate_edit_and_switch(ollama, chat_id: str) -> None:
 
 
 async def test_backend_down_keeps_the_message_and_says_so(ollama, chat_id: str) -> None:
-    state = await _open(chat_id)
+    ollama.models["crashy:1b"] = _model("crashy:1b", "llama", 1_300_000_000)  # dies mid-reply
+    state = await _open(chat_id)  # the model menu lists it
     await state.set_model("crashy:1b")
-    ollama.models["crashy:1b"] = ollama.models["llama3.2:1b"]
     outputs = [e async for e in background(state, "send", {"message": "are you there?"})]
     assert any("The reply failed" in str(event) for event in outputs)
     assert state.messages[0]["content"] == "are you there?"
@@ -148,3 +148,10 @@ async def test_stop_handler_stops_a_real_reply(chat_id: str) -> None:
     [e async for e in background(state, "send", {"message": "Tell me a very long story about the sea."})]
     await stopper
     assert state.messages[-1]["status"] == "stopped"
+
+
+async def test_a_model_the_page_never_listed_is_refused(ollama, chat_id: str) -> None:
+    state = await _open(chat_id)
+    refused = await state.set_model("../../etc/passwd")
+    assert "not one of the choices shown" in str(refused)
+    assert state.model_override == ""

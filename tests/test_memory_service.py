@@ -12,7 +12,7 @@ from azera.db.engine import session_scope
 from azera.db.models import Memory, utcnow
 from azera.memory.embedder import OnnxMiniLM
 from azera.memory.lexical import FtsLexicalStore
-from azera.memory.records import Hit, SearchScope
+from azera.memory.records import SearchScope
 from azera.memory.semantic import EdgeSemanticStore
 from azera.memory.service import MemoryService, fuse, memories_block
 from azera.memory.working import LocalTTLStore, RedisStore
@@ -162,11 +162,15 @@ def test_bad_memories_and_queries(service: MemoryService) -> None:
     ]
 
 
-def test_fusion_weights_and_order() -> None:
-    fused = fuse({"semantic": [Hit("a", 0.9), Hit("b", 0.8)], "lexical": [Hit("b", 5.0), Hit("c", 4.0)]})
-    assert [i for i, _ in fused] == ["b", "a", "c"]  # in both lists beats one; semantic outweighs lexical
-    even = fuse({"semantic": [Hit("a", 0.9)], "lexical": [Hit("c", 4.0)]}, {"semantic": 1.0, "lexical": 1.0})
-    assert even[0][1] == even[1][1]
+def test_fusion_adds_each_sources_judgement() -> None:
+    scores = {"semantic": {"a": 0.6, "b": 0.5, "c": 0.3}, "lexical": {"b": 5.0, "c": 4.0}}
+    fused = dict(fuse(scores))
+    # b: good on both; c: a strong word match; a: close in meaning but no word in common
+    assert sorted(fused, key=fused.get, reverse=True) == ["b", "c", "a"]
+    assert fused["b"] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)  # bm25 relative to the best word match
+    dated = {"a": 100.0, "b": 5.0, "c": 5.0}
+    with_time = dict(fuse(scores, dated=dated, window=(50.0, 150.0)))
+    assert with_time["a"] == pytest.approx(fused["a"] + 0.2) and with_time["b"] == fused["b"]
 
 
 def test_memories_block_is_numbered_with_dates(service: MemoryService) -> None:

@@ -74,7 +74,7 @@ class FtsLexicalStore:
     """SQLite FTS5, one table per index."""
 
     name = "SQLite FTS5"
-    SCHEMA_VERSION = 3
+    SCHEMA_VERSION = 4  # 4: the text carries its speaker, the context both neighbouring turns
     WEIGHTS = "1.0, 0.5, 0.0"  # bm25 column weights: the text, its context (half), the persona token (none)
 
     def __init__(self, path: Path) -> None:
@@ -111,7 +111,7 @@ class FtsLexicalStore:
         table = self._table(index)
         rows = [
             (
-                i.text,
+                i.labelled,
                 i.context,
                 _persona_token(i.persona_id),
                 i.id,
@@ -151,6 +151,9 @@ class FtsLexicalStore:
         if scope.before is not None:
             sql += " AND created_at < ?"
             args.append(scope.before)
+        if scope.after is not None:
+            sql += " AND created_at >= ?"
+            args.append(scope.after)
         for column, values in (("kind", scope.kinds), ("tier", scope.tiers)):
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
@@ -228,7 +231,7 @@ class MeiliLexicalStore:
         documents = [
             {
                 "id": i.id,
-                "text": i.text,
+                "text": i.labelled,
                 "context": i.context,
                 "persona_id": i.persona_id,
                 "chat_id": i.chat_id,
@@ -252,6 +255,8 @@ class MeiliLexicalStore:
             clauses.append(f"chat_id != {quote(scope.exclude_chat_id)}")
         if scope.before is not None:
             clauses.append(f"created_at < {scope.before}")
+        if scope.after is not None:
+            clauses.append(f"created_at >= {scope.after}")
         for field, values in (("kind", scope.kinds), ("tier", scope.tiers)):
             if values:
                 clauses.append(f"{field} IN [{', '.join(quote(v) for v in values)}]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import UTC, datetime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,7 +18,19 @@ class IndexedMemory:
     kind: str
     tier: str
     created_at: float  # epoch seconds
-    context: str = ""  # what came just before (the previous turn of a conversation): lexical search sees it
+    context: str = ""  # the turns around it (before and after, in a conversation): lexical search sees them
+    speaker: str = ""  # who said it (the user persona's or the AI persona's name), '' for other kinds
+
+    @property
+    def labelled(self) -> str:
+        """The text with its speaker, as both indexes see it: real questions name people."""
+        return f"{self.speaker}: {self.text}" if self.speaker else self.text
+
+    @property
+    def dated(self) -> str:
+        """What is embedded: the date and the speaker with the text (semantic search sees when and who)."""
+        moment = datetime.fromtimestamp(self.created_at, UTC)
+        return f"[{moment.day} {moment:%B %Y}] {self.labelled}"
 
     @property
     def point_id(self) -> str:
@@ -35,10 +48,14 @@ class Hit:
 
 @dataclasses.dataclass(frozen=True)
 class SearchScope:
-    """Who may recall what: one persona, not the current chat, nothing newer than ``before``."""
+    """Who may recall what: one persona, not the current chat, nothing newer than ``before``.
+
+    ``after`` (with ``before``) narrows a search to the time a question names.
+    """
 
     persona_id: str
     exclude_chat_id: str = ""
     before: float | None = None
+    after: float | None = None
     kinds: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 
 from azera.config import get_settings
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
-from azera.memory.lexical import FtsLexicalStore, LexicalStore, MeiliLexicalStore
+from azera.memory.lexical import INDEXES, FtsLexicalStore, LexicalStore, MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
 from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore, RedisStore, WorkingMemory
@@ -56,19 +57,36 @@ def get_memory_service() -> MemoryService:
         return _build_memory_service()
 
 
+# What the indexes hold for a memory; when it changes (or the embedding model does), they are rebuilt from SQL.
+INDEX_LAYOUT = 2  # 2: "[date] Speaker: text" embedded; neighbouring turns as word-search context
+LAYOUT_FILE = "index-layout.json"
+
+
+def _layout(embedder: Embedder) -> dict:
+    return {"layout": INDEX_LAYOUT, "embedder": embedder.name, "dimension": embedder.dimension}
+
+
 @functools.cache
 def _build_memory_service() -> MemoryService:
     embedder = build_embedder()
     lexical = build_lexical()
-    service = MemoryService(
-        embedder=embedder, semantic=build_semantic(embedder.dimension), lexical=lexical, working=build_working_memory()
-    )
-    if getattr(lexical, "rebuilt", False):
-        log.warning(
-            "the lexical index had an older layout and was rebuilt empty; re-indexing memories in the background"
-        )
+    semantic = build_semantic(embedder.dimension)
+    service = MemoryService(embedder=embedder, semantic=semantic, lexical=lexical, working=build_working_memory())
+    marker = get_settings().data_dir / LAYOUT_FILE
+    try:
+        recorded = json.loads(marker.read_text()) if marker.exists() else None
+    except (OSError, ValueError):
+        recorded = {}
+    stale = recorded != _layout(embedder) if recorded is not None else service.has_indexed_memories()
+    if stale or getattr(lexical, "rebuilt", False):
+        log.warning("the memory indexes were built for another layout or embedding model; rebuilding them from SQL")
+        semantic.clear()
+        for index in INDEXES:
+            lexical.clear(index)
         service.mark_all_unindexed()
         threading.Thread(target=service.index_all_pending, name="azera-reindex", daemon=True).start()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(_layout(embedder)))
     return service
 
 

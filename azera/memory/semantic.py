@@ -37,8 +37,8 @@ class SemanticStore(Protocol):
         """Remove memories."""
         ...
 
-    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
-        """Nearest memories inside ``scope``, best first; scores are cosine similarities."""
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int, ids: list[str] | None = None) -> list[Hit]:
+        """Nearest memories inside ``scope`` (and among ``ids``, when given), best first; scores are cosines."""
         ...
 
     def count(self) -> int:
@@ -74,12 +74,14 @@ class EdgeSemanticStore:
         shard.update(qe.UpdateOperation.create_field_index("created_at", qe.PayloadSchemaType.Float))
         return shard
 
-    def _filter(self, scope: SearchScope):
+    def _filter(self, scope: SearchScope, ids: list[str] | None = None):
         import qdrant_edge as qe
 
         must = [qe.FieldCondition(key="persona_id", match=qe.MatchValue(scope.persona_id))]
-        if scope.before is not None:
-            must.append(qe.FieldCondition(key="created_at", range=qe.RangeFloat(lt=scope.before)))
+        if ids is not None:
+            must.append(qe.HasIdCondition({str(uuid.UUID(hex=i)) for i in ids}))
+        if scope.before is not None or scope.after is not None:
+            must.append(qe.FieldCondition(key="created_at", range=qe.RangeFloat(lt=scope.before, gte=scope.after)))
         if scope.kinds:
             must.append(qe.FieldCondition(key="kind", match=qe.MatchAny(list(scope.kinds))))
         if scope.tiers:
@@ -107,11 +109,12 @@ class EdgeSemanticStore:
             self._shard.update(qe.UpdateOperation.delete_points([str(uuid.UUID(hex=i)) for i in ids]))
             self._shard.flush()
 
-    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int, ids: list[str] | None = None) -> list[Hit]:
         """See SemanticStore."""
         import qdrant_edge as qe
 
-        request = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=self._filter(scope))
+        query_filter = self._filter(scope, ids)
+        request = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=query_filter)
         with self._lock:
             points = self._shard.query(request)
         return [Hit(uuid.UUID(str(point.id)).hex, float(point.score)) for point in points]
@@ -167,11 +170,13 @@ class QdrantClientStore:
                     self.client.create_payload_index(self.collection, field, models.PayloadSchemaType.KEYWORD)
                 self.client.create_payload_index(self.collection, "created_at", models.PayloadSchemaType.FLOAT)
 
-    def _filter(self, scope: SearchScope):
+    def _filter(self, scope: SearchScope, ids: list[str] | None = None):
         models = self.models
         must: list = [models.FieldCondition(key="persona_id", match=models.MatchValue(value=scope.persona_id))]
-        if scope.before is not None:
-            must.append(models.FieldCondition(key="created_at", range=models.Range(lt=scope.before)))
+        if ids is not None:
+            must.append(models.HasIdCondition(has_id=[str(uuid.UUID(hex=i)) for i in ids]))
+        if scope.before is not None or scope.after is not None:
+            must.append(models.FieldCondition(key="created_at", range=models.Range(lt=scope.before, gte=scope.after)))
         if scope.kinds:
             must.append(models.FieldCondition(key="kind", match=models.MatchAny(any=list(scope.kinds))))
         if scope.tiers:
@@ -192,10 +197,11 @@ class QdrantClientStore:
         selector = self.models.PointIdsList(points=[str(uuid.UUID(hex=i)) for i in ids])
         self.client.delete(self.collection, points_selector=selector, wait=True)
 
-    def search(self, vector: np.ndarray, scope: SearchScope, limit: int) -> list[Hit]:
+    def search(self, vector: np.ndarray, scope: SearchScope, limit: int, ids: list[str] | None = None) -> list[Hit]:
         """See SemanticStore."""
+        query_filter = self._filter(scope, ids)
         result = self.client.query_points(
-            self.collection, query=vector.tolist(), query_filter=self._filter(scope), limit=limit
+            self.collection, query=vector.tolist(), query_filter=query_filter, limit=limit
         )
         return [Hit(uuid.UUID(str(point.id)).hex, float(point.score)) for point in result.points]
 

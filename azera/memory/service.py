@@ -11,17 +11,19 @@ import dataclasses
 import hashlib
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from sqlmodel import Session, col, select
 
 from azera.config import get_settings
 from azera.db.engine import session_scope
-from azera.db.models import ChatMessage, Memory, utcnow
+from azera.db.models import ChatMessage, Memory, epoch, utcnow
+from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
+from azera.memory.indexing import answered_memories, indexed_forms
 from azera.memory.lexical import LexicalStore
-from azera.memory.records import Hit, IndexedMemory, SearchScope
+from azera.memory.records import Hit, SearchScope
 from azera.memory.semantic import SemanticStore
 from azera.memory.working import EMBEDDING_TTL, WorkingMemory
 from azera.services import NotFoundError, ServiceError
@@ -30,20 +32,19 @@ log = logging.getLogger(__name__)
 
 KINDS = ("conversation", "fact", "dream", "journal", "reflection", "emotion", "document")
 TIERS = ("working", "long_term", "personal_log", "archive")
-# Retrieval rules. The seed's numbers were starting points; `bench memory` on tests/data decided these
-# (README, "Recall benchmark"): the seed's 0.45 similarity cut dropped recall@10 from 0.95 to 0.55 there,
-# so the cut is 0.2 (it still keeps unrelated memories out of the prompt).
-SEMANTIC_TOP, LEXICAL_TOP, CHATS_TOP = 10, 10, 5
-MIN_SIMILARITY = 0.2
+# Retrieval rules. The seed's numbers were starting points; `bench memory` on real conversations (LoCoMo,
+# ../shared/data) and on tests/data decided these (README, "Recall benchmark").
+SEMANTIC_TOP, LEXICAL_TOP, CHATS_TOP = 50, 50, 5  # candidates per source, scored together before the cut
+WINDOW_TOP = 20  # extra candidates from the time a question names
+MIN_SIMILARITY = 0.2  # a candidate only semantic search found must be at least this close
 DEDUP_PREFIX = 100
 SNIPPET_CHARS = 400
 RECALL_LIMIT = 8
-RRF_K = 5
-# Weighted reciprocal rank fusion; weights from the recall benchmark's sweep (dense MiniLM ranked the
-# evidence best on our dataset; unweighted fusion let weak word matches push it down).
-SOURCE_WEIGHTS = {"semantic": 1.0, "lexical": 0.3, "chats": 0.15}
+# Score fusion: cosine similarity plus bm25 relative to the best word match, plus a bonus for memories from
+# the time the question names. On LoCoMo this beat reciprocal rank fusion (which only sees ranks) by 3 points.
+SOURCE_WEIGHTS = {"semantic": 0.5, "lexical": 0.5, "chats": 0.1}
+DATE_BONUS = 0.2
 MAX_MEMORY_CHARS = 20_000
-CONTEXT_CHARS = 300
 
 
 @dataclasses.dataclass
@@ -56,40 +57,33 @@ class RecalledMemory:
     created_at: str
     score: float
     sources: dict[str, float]
+    speaker: str = ""
 
 
-def _epoch(moment: datetime) -> float:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+def fuse(
+    scores: dict[str, dict[str, float]],
+    *,
+    weights: dict[str, float] = SOURCE_WEIGHTS,
+    dated: dict[str, float] | None = None,
+    window: tuple[float, float] | None = None,
+) -> list[tuple[str, float]]:
+    """One score per memory: the weighted sum of each source's score, bm25-like scores divided by the best.
 
-
-def _context(message: ChatMessage | None, parents: dict[str, str]) -> str:
-    """The turn a conversation memory answers (its message's parent), cut to a snippet."""
-    if message is None or not message.parent_id:
-        return ""
-    return parents.get(message.parent_id, "")[:CONTEXT_CHARS]
-
-
-def indexed_form(memory: Memory, context: str = "") -> IndexedMemory:
-    """What the indexes keep about a memory row (``context``: the turn before it, for lexical search)."""
-    return IndexedMemory(
-        context=context,
-        id=memory.id,
-        text=memory.text,
-        persona_id=memory.persona_id,
-        chat_id=memory.chat_id or "",
-        kind=memory.kind,
-        tier=memory.tier,
-        created_at=_epoch(memory.created_at),
-    )
-
-
-def fuse(rankings: dict[str, list[Hit]], weights: dict[str, float] = SOURCE_WEIGHTS) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: each source adds ``weight / (k + rank)`` for the ids it found."""
-    scores: dict[str, float] = {}
-    for source, hits in rankings.items():
-        for rank, hit in enumerate(hits, start=1):
-            scores[hit.id] = scores.get(hit.id, 0.0) + weights.get(source, 1.0) / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    ``scores``: source → memory id → the source's own score (cosine for ``semantic``). With a ``window``
+    (epoch seconds) the memories ``dated`` inside it get ``DATE_BONUS``.
+    """
+    fused: dict[str, float] = {}
+    for source, found in scores.items():
+        if not found:
+            continue
+        scale = 1.0 if source == "semantic" else max(max(found.values()), 1e-9)
+        for memory_id, score in found.items():
+            fused[memory_id] = fused.get(memory_id, 0.0) + weights.get(source, 1.0) * score / scale
+    if window is not None and dated:
+        for memory_id in fused:
+            if window[0] <= dated.get(memory_id, -1.0) < window[1]:
+                fused[memory_id] += DATE_BONUS
+    return sorted(fused.items(), key=lambda item: item[1], reverse=True)
 
 
 class MemoryService:
@@ -166,35 +160,29 @@ class MemoryService:
         return f"emb:{self.embedder.name}:{hashlib.sha256(text.encode()).hexdigest()}"
 
     def index(self, memory_ids: list[str]) -> int:
-        """Embed and index these memories (blocking); returns how many were indexed, 0 if an index failed."""
+        """Embed and index these memories (blocking); returns how many were indexed, 0 if an index failed.
+
+        The turns they answer are re-indexed for word search too: their context now holds the answer.
+        """
         with session_scope() as session:
-            memories = list(session.exec(select(Memory).where(col(Memory.id).in_(memory_ids))))
-            messages = {
-                m.id: m
+            forms = indexed_forms(session, memory_ids)
+            answered = [item for _, item in indexed_forms(session, answered_memories(session, memory_ids))]
+            roles = {
+                m.id: m.role
                 for m in session.exec(
-                    select(ChatMessage).where(col(ChatMessage.id).in_([m.message_id for m in memories if m.message_id]))
+                    select(ChatMessage).where(col(ChatMessage.id).in_([m.message_id for m, _ in forms if m.message_id]))
                 )
             }
-            parents = {
-                m.id: m.content
-                for m in session.exec(
-                    select(ChatMessage).where(col(ChatMessage.id).in_([m.parent_id for m in messages.values()]))
-                )
-            }
-            items = [
-                indexed_form(memory, context=_context(messages.get(memory.message_id or ""), parents))
-                for memory in memories
-            ]
+        items = [item for _, item in forms]
         if not items:
             return 0
         try:
-            vectors = self.embed([item.text for item in items])  # the context only feeds lexical search
-            self.semantic.upsert(items, vectors)
-            self.lexical.upsert("memories", items)
+            self.semantic.upsert(items, self.embed([item.dated for item in items]))
+            self.lexical.upsert("memories", items + answered)
             chat_items = [
-                dataclasses.replace(item, id=memory.message_id, kind=messages[memory.message_id].role)
-                for item, memory in zip(items, memories, strict=True)
-                if memory.message_id in messages
+                dataclasses.replace(item, id=memory.message_id, kind=roles[memory.message_id])
+                for memory, item in forms
+                if memory.message_id in roles
             ]
             if chat_items:
                 self.lexical.upsert("chats", chat_items)
@@ -212,6 +200,14 @@ class MemoryService:
         with session_scope() as session:
             ids = list(session.exec(select(Memory.id).where(col(Memory.indexed_at).is_(None)).limit(batch)))
         return self.index(ids) if ids else 0
+
+    @staticmethod
+    def has_indexed_memories() -> bool:
+        """Whether any memory was indexed already (by an older version, if the layout marker is missing)."""
+        with session_scope() as session:
+            return (
+                session.exec(select(Memory.id).where(col(Memory.indexed_at).is_not(None)).limit(1)).first() is not None
+            )
 
     def mark_all_unindexed(self) -> None:
         """Flag every memory for indexing (after an index was rebuilt empty)."""
@@ -291,32 +287,60 @@ class MemoryService:
     ) -> list[RecalledMemory]:
         """Hybrid recall for one user message (blocking; call from a thread).
 
-        Semantic top-10 (similarity ≥ 0.2) + lexical memories top-10 + lexical chat messages top-5,
-        fused by weighted rank; only ``persona_id``'s memories, never the current chat, nothing younger
-        than ``AZERA_MEMORY_MIN_AGE_SECONDS`` (60 s); deduplicated on the first 100 characters;
+        Candidates: semantic top-50, lexical top-50, lexical chat messages top-5, and, when the question names
+        a time, the best 20 of each from then; every candidate is scored by every source (the cosine of a
+        word-search find is looked up) and fused (``fuse``). Only ``persona_id``'s memories, never the current
+        chat, nothing younger than ``AZERA_MEMORY_MIN_AGE_SECONDS``; deduplicated on the first 100 characters;
         snippets cut to 400 characters.
         """
         query = query.strip()
         if not query:
             return []
-        min_age = get_settings().memory_min_age_seconds
-        scope = SearchScope(persona_id=persona_id, exclude_chat_id=chat_id, before=self.clock() - min_age)
-        rankings: dict[str, list[Hit]] = {}
-        try:
-            if "semantic" in sources:
-                vector = self.embed([query])[0]
-                hits = self.semantic.search(vector, scope, max(SEMANTIC_TOP, limit))
-                rankings["semantic"] = [h for h in hits if h.score >= min_similarity]
-        except (EmbeddingError, Exception) as error:
-            log.warning("semantic recall unavailable: %s", error)
+        scope = SearchScope(
+            persona_id=persona_id, exclude_chat_id=chat_id, before=self.clock() - get_settings().memory_min_age_seconds
+        )
+        window = recall_window(query)
+        scopes = [scope]
+        if window is not None:
+            scopes.append(dataclasses.replace(scope, after=window[0], before=min(window[1], scope.before or window[1])))
+        scores: dict[str, dict[str, float]] = {}
         try:
             if "lexical" in sources:
-                rankings["lexical"] = self.lexical.search("memories", query, scope, max(LEXICAL_TOP, limit))
+                scores["lexical"] = self._lexical("memories", query, scopes)
             if "chats" in sources:
-                rankings["chats"] = self._memories_of_messages(self.lexical.search("chats", query, scope, CHATS_TOP))
+                found = self.lexical.search("chats", query, scope, CHATS_TOP)
+                scores["chats"] = {h.id: h.score for h in self._memories_of_messages(found)}
         except Exception as error:
             log.warning("lexical recall unavailable: %s", error)
-        return self._assemble(rankings, persona_id, limit)
+        try:
+            if "semantic" in sources:
+                scores["semantic"] = self._semantic(query, scopes, scores, min_similarity)
+        except (EmbeddingError, Exception) as error:
+            log.warning("semantic recall unavailable: %s", error)
+        return self._assemble(scores, persona_id, limit, window)
+
+    def _lexical(self, index: str, query: str, scopes: list[SearchScope]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for n, scope in enumerate(scopes):
+            for hit in self.lexical.search(index, query, scope, LEXICAL_TOP if n == 0 else WINDOW_TOP):
+                found.setdefault(hit.id, hit.score)
+        return found
+
+    def _semantic(
+        self, query: str, scopes: list[SearchScope], scores: dict[str, dict[str, float]], min_similarity: float
+    ) -> dict[str, float]:
+        vector = self.embed([query])[0]
+        found: dict[str, float] = {}
+        for n, scope in enumerate(scopes):
+            for hit in self.semantic.search(vector, scope, SEMANTIC_TOP if n == 0 else WINDOW_TOP):
+                found.setdefault(hit.id, hit.score)
+        worded = {i for source in ("lexical", "chats") for i in scores.get(source, {})}
+        # A memory only word search found still gets its cosine: both sources judge every candidate.
+        missing = [i for i in worded if i not in found]
+        if missing:
+            for hit in self.semantic.search(vector, scopes[0], len(missing), ids=missing):
+                found[hit.id] = hit.score
+        return {i: score for i, score in found.items() if score >= min_similarity or i in worded}
 
     @staticmethod
     def _memories_of_messages(hits: list[Hit]) -> list[Hit]:
@@ -328,15 +352,18 @@ class MemoryService:
         return [Hit(by_message[h.id], h.score) for h in hits if h.id in by_message]
 
     @staticmethod
-    def _assemble(rankings: dict[str, list[Hit]], persona_id: str, limit: int) -> list[RecalledMemory]:
-        fused = fuse(rankings)
-        if not fused:
+    def _assemble(
+        scores: dict[str, dict[str, float]], persona_id: str, limit: int, window: tuple[float, float] | None
+    ) -> list[RecalledMemory]:
+        candidates = {i for found in scores.values() for i in found}
+        if not candidates:
             return []
         with session_scope() as session:
-            rows = {m.id: m for m in session.exec(select(Memory).where(col(Memory.id).in_([i for i, _ in fused])))}
+            rows = {m.id: m for m in session.exec(select(Memory).where(col(Memory.id).in_(list(candidates))))}
+        dated = {memory_id: epoch(memory.created_at) for memory_id, memory in rows.items()}
         seen: set[str] = set()
         recalled: list[RecalledMemory] = []
-        for memory_id, score in fused:
+        for memory_id, score in fuse(scores, dated=dated, window=window):
             memory = rows.get(memory_id)
             if memory is None or memory.persona_id != persona_id:  # gone from SQL, or (defensively) not ours
                 continue
@@ -344,13 +371,17 @@ class MemoryService:
             if key in seen:
                 continue
             seen.add(key)
-            sources = {name: hit.score for name, hits in rankings.items() for hit in hits if hit.id == memory_id}
+            sources = {name: found[memory_id] for name, found in scores.items() if memory_id in found}
             text = memory.text if len(memory.text) <= SNIPPET_CHARS else memory.text[: SNIPPET_CHARS - 1] + "…"
             recalled.append(
                 RecalledMemory(memory.id, text, memory.kind, f"{memory.created_at:%Y-%m-%d}", round(score, 5), sources)
             )
             if len(recalled) >= limit:
                 break
+        if recalled:
+            with session_scope() as session:
+                speakers = {item.id: item.speaker for _, item in indexed_forms(session, [m.id for m in recalled])}
+            recalled = [dataclasses.replace(m, speaker=speakers.get(m.id, "")) for m in recalled]
         return recalled
 
 
@@ -359,5 +390,8 @@ def memories_block(recalled: list[RecalledMemory]) -> str:
     if not recalled:
         return ""
     lines = ["## Relevant memories", "From earlier conversations and your own writing (most relevant first):"]
-    lines += [f"{n}. [{m.created_at}] ({m.kind}) {m.text}" for n, m in enumerate(recalled, start=1)]
+    lines += [
+        f"{n}. [{m.created_at}] {m.speaker + ':' if m.speaker else f'({m.kind})'} {m.text}"
+        for n, m in enumerate(recalled, start=1)
+    ]
     return "\n".join(lines)

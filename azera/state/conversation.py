@@ -10,6 +10,7 @@ from typing import TypedDict
 import reflex as rx
 from sqlmodel import Session
 
+from azera.config import get_settings
 from azera.db.engine import in_db
 from azera.db.models import JournalEntry, epoch
 from azera.llm.base import BackendError
@@ -70,9 +71,18 @@ class DraftRow(TypedDict):
     time: str
 
 
+def backend_base() -> str:
+    """The prefix of backend URLs in pages: '' in production (one origin, so the login cookie goes along).
+
+    In ``--dev`` mode pages come from another port, so it is the backend's own URL.
+    """
+    settings = get_settings()
+    return "" if settings.frontend_port == settings.backend_port else rx.config.get_config().api_url
+
+
 def media_url(relative: str) -> str:
     """Where the browser fetches a media file (the backend serves /api/media/)."""
-    return f"{rx.config.get_config().api_url}{journal.MEDIA_URL}{relative}"
+    return f"{backend_base()}{journal.MEDIA_URL}{relative}"
 
 
 def read_drafts(session: Session, chat_id: str) -> list[DraftRow]:

@@ -12,6 +12,7 @@ from azera.mind.browse import find_entries
 from azera.mind.journal import MEDIA_URL
 from azera.mind.loop import Stage, get_reflector, reflect_now
 from azera.mind.writing import Written
+from azera.state.conversation import backend_base
 from azera.state.writings import WritingsState
 
 
@@ -31,7 +32,7 @@ class EntryRow(TypedDict):
 
 def read_entries(session: Session, query: str, limit: int = 200) -> list[EntryRow]:
     """Entries, newest first, optionally containing every word of ``query``; image links point at the API."""
-    media = f"]({rx.config.get_config().api_url}{MEDIA_URL}"
+    media = f"]({backend_base()}{MEDIA_URL}"
     return [
         EntryRow(
             id=e.id,

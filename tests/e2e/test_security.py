@@ -8,8 +8,10 @@ written, no traceback in its log).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.server
 import json
+import re
 import shutil
 import socketserver
 import sqlite3
@@ -50,6 +52,12 @@ def _counts(app_data: Path) -> dict[str, int]:
             table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("memory", "chat", "chatmessage", "persona", "apitoken", "journalentry", "dream")
         }
+
+
+def _run(coroutine) -> object:
+    """asyncio.run in a thread of its own: sync Playwright keeps an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _log_since(offset: int) -> str:
@@ -138,7 +146,7 @@ def test_forged_events_change_nothing(app_url: str, app_data: Path, owner_cookie
         await asyncio.sleep(3)
         await client.disconnect()
 
-    asyncio.run(attack())
+    _run(attack())
     assert (victim / "secret.txt").read_text() == "the launch code is 0000"
     assert _counts(app_data) == before
     log = _log_since(offset)
@@ -159,13 +167,13 @@ def test_websocket_refuses_foreign_origin_rebinding_and_strangers(app_url: str, 
     ]
     for headers in refused:
         with pytest.raises(socketio.exceptions.ConnectionError):
-            asyncio.run(_socket(app_url, headers))
+            _run(_socket(app_url, headers))
 
     async def allowed() -> None:
         client = await _socket(app_url, cookie | {"origin": app_url})
         await client.disconnect()
 
-    asyncio.run(allowed())
+    _run(allowed())
 
 
 def test_rest_needs_login_or_a_token_and_refuses_strangers(app_url: str, owner_cookie: str) -> None:
@@ -316,3 +324,45 @@ def test_schemathesis_finds_no_server_error(app_url: str, app_env: dict[str, str
     run = subprocess.run(command, capture_output=True, text=True, timeout=600)
     (ARTIFACTS / "schemathesis.txt").write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout[-4000:]
+
+
+def test_owner_logs_in_on_the_login_page_and_out_again(browser, app_url: str) -> None:
+    """A browser without a session: every page leads to /login; the password opens Azera; Log out closes it."""
+    from tests.e2e.conftest import OWNER_PASSWORD
+
+    context = browser.new_context(viewport={"width": 1400, "height": 850})
+    page = context.new_page()
+    try:
+        page.goto(app_url + "/memories")
+        expect(page).to_have_url(re.compile(r"/login\?next=/memories/?$"))
+        page.fill("#password", "not the password")
+        page.click("#login")
+        expect(page.locator("#login-error")).to_contain_text("not right")
+        page.fill("#password", OWNER_PASSWORD)
+        page.click("#login")
+        expect(page).to_have_url(re.compile(r"/memories/?$"))
+        expect(page.locator("#nav-memories")).to_be_visible()
+        page.goto(app_url + "/settings")
+        page.click("#logout")
+        expect(page).to_have_url(re.compile(r"/login$"))
+        page.goto(app_url + "/settings")
+        expect(page).to_have_url(re.compile(r"/login\?next=/settings/?$"))
+    finally:
+        context.close()
+
+
+def test_api_token_made_and_revoked_on_the_settings_page(page: Page, app_url: str) -> None:
+    page.goto(app_url + "/settings")
+    page.fill("#token-name", "phone app")
+    page.click("#create-token")
+    secret = page.locator("#token-secret").inner_text()
+    assert secret.startswith("azera_")
+    headers = {"authorization": f"Bearer {secret}"}
+    assert httpx.get(app_url + "/api/journal", headers=headers).status_code == 200
+    row = page.locator(".token-row", has_text="phone app")
+    expect(row).to_contain_text("last used")
+    row.get_by_role("button", name="Revoke").click()
+    expect(row).to_have_count(0)
+    assert httpx.get(app_url + "/api/journal", headers=headers).status_code == 401
+    page.reload()
+    expect(page.locator("#token-secret")).to_have_count(0)  # the secret is never shown again
