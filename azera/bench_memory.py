@@ -13,7 +13,7 @@ from azera.bench import _scratch_settings
 
 MODES: dict[str, dict] = {
     "hybrid": {},
-    "hybrid_without_chats": {"sources": ("semantic", "lexical")},
+    "hybrid_with_chat_messages": {"sources": ("semantic", "lexical", "chats")},
     "lexical_only": {"sources": ("lexical",)},
     "semantic_only": {"sources": ("semantic",), "min_similarity": 0.0},
 }

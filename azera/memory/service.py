@@ -282,14 +282,15 @@ class MemoryService:
         persona_id: str,
         chat_id: str = "",
         limit: int = RECALL_LIMIT,
-        sources: tuple[str, ...] = ("semantic", "lexical", "chats"),
+        sources: tuple[str, ...] = ("semantic", "lexical"),
         min_similarity: float = MIN_SIMILARITY,
     ) -> list[RecalledMemory]:
         """Hybrid recall for one user message (blocking; call from a thread).
 
-        Candidates: semantic top-50, lexical top-50, lexical chat messages top-5, and, when the question names
-        a time, the best 20 of each from then; every candidate is scored by every source (the cosine of a
-        word-search find is looked up) and fused (``fuse``). Only ``persona_id``'s memories, never the current
+        Candidates: semantic top-50, lexical top-50 (and, when asked for, lexical chat messages top-5: on
+        LoCoMo they added nothing), and, when the question names a time, the best 20 of each from then;
+        every candidate is scored by every source (the cosine of a word-search find is looked up) and fused
+        (``fuse``). Only ``persona_id``'s memories, never the current
         chat, nothing younger than ``AZERA_MEMORY_MIN_AGE_SECONDS``; deduplicated on the first 100 characters;
         snippets cut to 400 characters.
         """
