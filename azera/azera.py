@@ -10,7 +10,6 @@ from azera.api.guard import guard
 from azera.api.routes import build_api
 from azera.components.shell import ACCENT
 from azera.config import get_settings
-from azera.mind.loop import mind_lifespan
 from azera.pages import placeholders
 from azera.pages.chat import chat_page
 from azera.pages.dreams import dreams_page
@@ -19,6 +18,7 @@ from azera.pages.memories import memories_page
 from azera.pages.models import models_page
 from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
+from azera.runtime import mind_lifespan
 from azera.services.startup import announce_owner, prepare
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState

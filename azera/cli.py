@@ -68,7 +68,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_personas(args: argparse.Namespace) -> int:
     """List, export or import personas."""
     from azera.db.engine import session_scope
-    from azera.services import ServiceError
+    from azera.errors import ServiceError
     from azera.services import personas as persona_service
     from azera.services.persona_files import render_persona
     from azera.services.startup import prepare
@@ -100,9 +100,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Send one message and stream the reply to stdout, through the same service as the UI."""
     import asyncio
 
+    from azera.conversation.replies import generate_reply
     from azera.db.engine import session_scope
-    from azera.services import ServiceError, chats
-    from azera.services.replies import generate_reply
+    from azera.errors import ServiceError
+    from azera.services import chats
     from azera.services.startup import prepare
 
     prepare()
@@ -138,10 +139,10 @@ def cmd_models(_args: argparse.Namespace) -> int:
     import asyncio
 
     from azera.llm.base import BackendError
-    from azera.llm.registry import get_backend
+    from azera.runtime import runtime
     from azera.state.models import human_size
 
-    backend = get_backend()
+    backend = runtime().backend
     try:
         models = asyncio.run(backend.list_models())
     except BackendError as error:
@@ -155,14 +156,17 @@ def cmd_models(_args: argparse.Namespace) -> int:
 def cmd_memory(args: argparse.Namespace) -> int:
     """Add a memory, search memories, or rebuild every index from SQL."""
     from azera.db.engine import session_scope
-    from azera.memory.registry import get_memory_service
+    from azera.errors import ServiceError
     from azera.memory.service import MemoryService
-    from azera.services import ServiceError
+    from azera.runtime import runtime
     from azera.services.personas import get_persona
     from azera.services.startup import prepare
 
     prepare()
-    service = get_memory_service()
+    service = runtime().memory()
+    if service is None:
+        print("error: memory is unavailable (see the log above)", file=sys.stderr)
+        return 1
     try:
         if args.action == "add":
             with session_scope() as session:
@@ -185,8 +189,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
 def cmd_mind(args: argparse.Namespace) -> int:
     """Show every AI persona's mood, energy and focus, or simulate idle hours on scratch data."""
     if args.action == "simulate":
-        from azera.mind.simulate import run_simulation
-        from azera.services import ServiceError
+        from azera.bench.simulate import run_simulation
+        from azera.errors import ServiceError
 
         try:
             result = run_simulation(args.persona, minutes=args.minutes, exchanges=args.exchanges, start=args.start)
@@ -202,11 +206,11 @@ def cmd_mind(args: argparse.Namespace) -> int:
             print(f"{event['minute']:>5} min  {event['kind']}: {event['title']}")
         print(f"{result['dreams']} dreams, {result['journal_entries']} journal entries in {result['wall_seconds']} s")
         return 0
-    from azera.mind.loop import get_mind_service
+    from azera.runtime import runtime
     from azera.services.startup import prepare
 
     prepare()
-    service = get_mind_service()
+    service = runtime().mind
     service.load_all()
     service.tick()
     for state in sorted(service.states(), key=lambda s: s.persona_id):
@@ -223,14 +227,15 @@ def cmd_write_now(args: argparse.Namespace) -> int:
 
     from azera.db.engine import session_scope
     from azera.db.models import Dream, JournalEntry
-    from azera.mind.loop import dream_now, reflect_now
-    from azera.services import ServiceError
+    from azera.errors import ServiceError
+    from azera.runtime import runtime
     from azera.services.startup import prepare
 
     prepare()
     dreaming = args.command == "dream"
     try:
-        result = asyncio.run(dream_now(args.persona) if dreaming else reflect_now(args.persona))
+        writer = runtime().dream_now if dreaming else runtime().reflect_now
+        result = asyncio.run(writer(args.persona))
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -252,16 +257,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark and print its figures."""
     import asyncio
 
-    from azera.bench import bench_chat, bench_retrieval
+    from azera.bench.chat import bench_chat
+    from azera.bench.retrieval import bench_retrieval
 
     if args.suite == "tick":
-        from azera.bench import bench_tick
+        from azera.bench.tick import bench_tick
 
         result = bench_tick(seconds=args.seconds)
     elif args.suite == "retrieval":
         result = bench_retrieval(memories=args.memories, queries=args.queries)
     elif args.suite == "memory":
-        from azera.bench_memory import DatasetError, bench_memory
+        from azera.bench.memory import DatasetError, bench_memory
 
         if not args.dataset:
             print("error: bench memory needs --dataset FILE", file=sys.stderr)
@@ -276,7 +282,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.suite == "memory":
-        from azera.bench_memory import format_report
+        from azera.bench.memory import format_report
 
         print(format_report(result))
     else:
@@ -288,7 +294,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     """Create, list or revoke API tokens."""
     from azera.db.engine import session_scope
-    from azera.services import ServiceError, auth
+    from azera.errors import ServiceError
+    from azera.services import auth
     from azera.services.startup import prepare
 
     prepare()

@@ -118,7 +118,7 @@ def _split(value: str) -> list[str]:
 
 @functools.cache
 def get_settings() -> Settings:
-    """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
+    """The settings, read once (``get_settings.cache_clear()`` reads the environment again)."""
     return Settings()
 
 

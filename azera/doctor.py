@@ -133,7 +133,7 @@ def check_embeddings() -> LayerStatus:
     from azera.memory.registry import build_embedder
 
     try:
-        embedder = build_embedder()
+        embedder = build_embedder(get_settings())
         vector = embedder.embed(["doctor check"])[0]
     except (EmbeddingError, OSError, ImportError) as error:
         return LayerStatus("embeddings", "all-MiniLM-L6-v2", False, str(error))

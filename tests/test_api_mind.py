@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from azera.api.routes import build_api
-from azera.mind import loop as mind_loop
+from azera.runtime import runtime, set_runtime
 from tests.scripted import ScriptedBackend
 from tests.test_archive import DREAMS_JSON, JOURNAL_MD
 from tests.test_journal import _answers, _talk
@@ -30,7 +30,7 @@ def test_status_lists_every_ai_persona_and_one_on_request(client: TestClient) ->
 def test_mood_can_be_set_and_is_kept(client: TestClient) -> None:
     changed = client.post("/api/status/mood", json={"persona": "azera", "mood": "Excited"})
     assert changed.status_code == 200 and changed.json()["mood"] == "excited"
-    mind_loop.get_mind_service.cache_clear()  # a fresh service reads SQL
+    set_runtime(None)  # a fresh mind service reads SQL
     assert client.get("/api/status", params={"persona": "azera"}).json()["mood"] == "excited"
     bad = client.post("/api/status/mood", json={"persona": "azera", "mood": "grumpy"})
     assert bad.status_code == 400 and "Unknown mood 'grumpy'" in bad.json()["detail"]
@@ -80,7 +80,7 @@ def test_journal_markdown_import_by_content_type(client: TestClient) -> None:
 
 
 def test_journal_trigger_writes_a_reflection(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mind_loop, "get_backend", lambda: ScriptedBackend(_answers))
+    runtime().backend = ScriptedBackend(_answers)
     nothing = client.post("/api/journal/trigger", json={"persona": "azera"})
     assert nothing.status_code == 422 and "nothing to reflect on" in nothing.json()["detail"]
     _talk("azera", "My grandmother's boat is called Marigold.")
@@ -89,7 +89,7 @@ def test_journal_trigger_writes_a_reflection(client: TestClient, monkeypatch: py
     entry = written.json()
     assert entry["mood"] == "thoughtful" and entry["kind"] == "reflection" and entry["source"] == "manual"
     assert client.get("/api/journal").json()[0]["id"] == entry["id"]
-    monkeypatch.setattr(mind_loop, "get_backend", lambda: ScriptedBackend(fail=True))
+    runtime().backend = ScriptedBackend(fail=True)
     failed = client.post("/api/journal/trigger", json={"persona": "azera"})
     assert failed.status_code == 503 and "model failed" in failed.json()["detail"]
 

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from azera.db.engine import session_scope
 from azera.db.models import Dream, JournalEntry, Memory
+from azera.errors import NotFoundError
 from azera.mind.archive import MAX_ARCHIVE_BYTES, ArchiveError, import_archive
-from azera.services import NotFoundError
 
 DREAMS_JSON = json.dumps(
     {
@@ -117,11 +117,11 @@ def test_unicode_and_emoji_survive(prepared) -> None:
 
 def test_imported_dreams_are_recalled(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
     from azera.config import get_settings
-    from azera.memory.registry import get_memory_service
+    from azera.runtime import runtime
 
     monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
     get_settings.cache_clear()
-    import_archive("dream", DREAMS_JSON, filename="dreams.json", persona_id="azera", memory=get_memory_service())
-    recalled = get_memory_service().retrieve("a lighthouse made of glass", persona_id="azera", chat_id="c")
+    import_archive("dream", DREAMS_JSON, filename="dreams.json", persona_id="azera", memory=runtime().memory())
+    recalled = runtime().memory().retrieve("a lighthouse made of glass", persona_id="azera", chat_id="c")
     assert recalled and recalled[0].kind == "dream" and "glass" in recalled[0].text
-    assert get_memory_service().retrieve("a lighthouse made of glass", persona_id="areza", chat_id="c") == []
+    assert runtime().memory().retrieve("a lighthouse made of glass", persona_id="areza", chat_id="c") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from azera.bench_memory import DatasetError, bench_memory, format_report, load_dataset
+from azera.bench.memory import DatasetError, bench_memory, format_report, load_dataset
 from azera.cli import main
 from azera.config import PROJECT_ROOT
 

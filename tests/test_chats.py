@@ -2,7 +2,7 @@ import pytest
 from sqlmodel import Session, select
 
 from azera.db.models import ChatMessage, Memory
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 from azera.services import chats as svc
 
 

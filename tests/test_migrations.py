@@ -57,7 +57,6 @@ def test_app_services_work_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> Non
     with running_postgres() as url:
         monkeypatch.setenv("AZERA_DATABASE_URL", url)
         get_settings.cache_clear()
-        db_engine.get_engine.cache_clear()
         report = prepare()
         assert sorted(report.seeded) == ["areza", "azera", "protag"]
         with db_engine.session_scope() as session:

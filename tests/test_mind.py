@@ -18,6 +18,7 @@ from azera.mind.state import (
     idle_drift,
     nearest_mood,
 )
+from azera.runtime import mind_lifespan, runtime
 from tests.scripted import ScriptedBackend
 
 HOUR = 3600.0
@@ -115,7 +116,7 @@ async def test_tick_loop_drifts_persists_and_runs_only_once(prepared) -> None:
 
 
 async def test_lifespan_task_is_cancelled_cleanly(prepared) -> None:
-    task = asyncio.create_task(mind_loop.mind_lifespan())
+    task = asyncio.create_task(mind_lifespan())
     await asyncio.sleep(0.3)
     assert not task.done()
     task.cancel()
@@ -125,10 +126,10 @@ async def test_lifespan_task_is_cancelled_cleanly(prepared) -> None:
 
 
 async def test_a_reply_moves_the_personas_mood_and_energy(prepared) -> None:
+    from azera.conversation.replies import generate_reply
     from azera.db.engine import session_scope
     from azera.llm.ollama_backend import OllamaBackend
     from azera.services import chats
-    from azera.services.replies import generate_reply
     from tests.ollama_server import ollama_server
 
     with ollama_server() as (url, _):
@@ -137,7 +138,7 @@ async def test_a_reply_moves_the_personas_mood_and_energy(prepared) -> None:
             chats.set_chat_model(session, chat.id, model="llama3.2:1b", temperature=None)
         events = [e async for e in generate_reply(chat.id, text="I feel happy today", backend=OllamaBackend(url))]
     assert next(e for e in events if e.kind == "done").status == "complete"
-    state = mind_loop.get_mind_service().get("areza")
+    state = runtime().mind.get("areza")
     assert state.energy == pytest.approx(DEFAULT_ENERGY - 0.03)
     # The server's 10-token echo of the classification prompt names no mood: the mood stays as it was.
     assert state.mood == "calm"

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import Session
 
 from azera.config import SEED_PERSONAS_DIR
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 from azera.services import personas as svc
 from azera.services.persona_files import parse_persona
 

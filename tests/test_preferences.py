@@ -2,7 +2,7 @@ import pytest
 from sqlmodel import Session
 
 from azera.db.models import SettingRow
-from azera.services import ServiceError
+from azera.errors import ServiceError
 from azera.services.preferences import PREFERENCES_KEY, load_preferences, update_preferences
 
 

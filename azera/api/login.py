@@ -18,7 +18,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 from azera.api.guard import SESSION_COOKIE, credentials
 from azera.db.engine import in_db
-from azera.services import ServiceError, auth
+from azera.errors import ServiceError
+from azera.services import auth
 
 log = logging.getLogger(__name__)
 FAILURES_PER_MINUTE = RateLimitItemPerMinute(5)

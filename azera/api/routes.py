@@ -22,11 +22,11 @@ from azera.api.login import add_login_routes
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import check_records
+from azera.errors import NotFoundError, ServiceError
 from azera.mind import journal
 from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
 from azera.mind.browse import find_dreams, find_entries
-from azera.mind.loop import get_dreamer, get_mind_service, get_reflector, reflect_now
-from azera.services import NotFoundError, ServiceError
+from azera.runtime import runtime
 from azera.services.personas import get_persona, list_personas
 
 
@@ -56,10 +56,10 @@ def _entry(entry: JournalEntry) -> dict[str, Any]:
 
 
 def _status(persona_id: str) -> dict[str, Any]:
-    state = get_mind_service().get(persona_id)
+    state = runtime().mind.get(persona_id)
     return dataclasses.asdict(state) | {
-        "dreaming": persona_id in get_dreamer().busy,
-        "reflecting": persona_id in get_reflector().busy,
+        "dreaming": persona_id in runtime().dreamer.busy,
+        "reflecting": persona_id in runtime().reflector.busy,
     }
 
 
@@ -104,7 +104,7 @@ def _add_mind_routes(api: FastAPI) -> None:
         """Put a persona in one of the eight moods."""
         persona_id = await _check_persona(change.persona)
         try:
-            await asyncio.to_thread(get_mind_service().set_mood, persona_id, change.mood.strip().lower())
+            await asyncio.to_thread(runtime().mind.set_mood, persona_id, change.mood.strip().lower())
         except ServiceError as error:
             raise _fail(error) from error
         return await asyncio.to_thread(_status, persona_id)
@@ -149,7 +149,9 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
         if not filename and "markdown" in request.headers.get("content-type", ""):
             filename = "archive.md"
         try:
-            report = await import_archive_async(kind, data, filename=filename, persona_id=persona)
+            report = await import_archive_async(
+                kind, data, filename=filename, persona_id=persona, memory=runtime().memory
+            )
         except ServiceError as error:
             raise _fail(error) from error
         return {"imported": report.imported, "duplicates": report.duplicates, "ids": report.ids}
@@ -160,7 +162,7 @@ def _add_journal_routes(api: FastAPI) -> None:
     async def trigger(request: ReflectRequest) -> dict[str, Any]:
         """Write a reflection now (waits for the model, a few seconds on the embedded one)."""
         persona_id = await _check_persona(request.persona)
-        result = await get_reflector().run_now(persona_id, reflect_now)
+        result = await runtime().reflector.run_now(persona_id, runtime().reflect_now)
         if not result.id:
             code = {"busy": 409, "nothing": 422, "off": 422}.get(result.outcome, 503)
             raise HTTPException(status_code=code, detail=result.reason)

@@ -38,10 +38,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine (and its connection pool) per database URL."""
+    return make_engine(url)
+
+
 def get_engine() -> Engine:
-    """The process-wide engine for the configured database."""
-    return make_engine(get_settings().resolved_database_url)
+    """The engine of the configured database (settings changed, another engine: nothing to reset)."""
+    return engine_for(get_settings().resolved_database_url)
 
 
 @contextmanager

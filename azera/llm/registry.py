@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
-from azera.config import get_settings
+from azera.config import Settings, get_settings
 from azera.llm.base import ChatBackend
 from azera.llm.llamacpp import SHIPPED_MODEL, LlamaCppBackend
 from azera.llm.ollama_backend import OllamaBackend
 
 
-@functools.cache
-def get_backend() -> ChatBackend:
-    """The process-wide chat backend."""
-    settings = get_settings()
+def build_backend(settings: Settings) -> ChatBackend:
+    """The chat backend the settings ask for."""
     if settings.ollama_host:
         return OllamaBackend(settings.ollama_host, context=settings.llm_context)
     return LlamaCppBackend(settings.resolved_models_dir, context=settings.llm_context, parallel=settings.llm_parallel)

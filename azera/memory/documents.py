@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from azera.db.engine import session_scope
 from azera.db.models import Memory
 from azera.db.search import contains
+from azera.errors import ServiceError
 from azera.memory.service import MemoryService
-from azera.services import ServiceError
 
 log = logging.getLogger(__name__)
 ALLOWED = {".txt", ".md", ".markdown", ".pdf"}

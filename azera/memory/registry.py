@@ -1,13 +1,12 @@
-"""The process-wide memory service, built from settings (embedded defaults unless a URL is set)."""
+"""Building the memory service from the settings (embedded defaults unless a URL is set)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
 
-from azera.config import get_settings
+from azera.config import Settings
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
 from azera.memory.lexical import INDEXES, FtsLexicalStore, LexicalStore, MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
@@ -18,43 +17,30 @@ log = logging.getLogger(__name__)
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 
 
-def build_embedder() -> Embedder:
+def build_embedder(settings: Settings) -> Embedder:
     """MiniLM (ONNX) unless an Ollama embedding model is configured."""
-    settings = get_settings()
     if settings.ollama_host and settings.embedding_model != DEFAULT_EMBEDDING_MODEL:
         return OllamaEmbedder(settings.ollama_host, settings.embedding_model)
     return OnnxMiniLM()
 
 
-def build_working_memory() -> WorkingMemory:
+def build_working_memory(settings: Settings) -> WorkingMemory:
     """Redis when configured, else in-process."""
-    settings = get_settings()
     return RedisStore(settings.redis_url) if settings.redis_url else LocalTTLStore()
 
 
-def build_semantic(dimension: int) -> SemanticStore:
+def build_semantic(settings: Settings, dimension: int) -> SemanticStore:
     """A Qdrant server when configured, else the embedded engine in the data folder."""
-    settings = get_settings()
     if settings.qdrant_url:
         return QdrantClientStore(settings.qdrant_url, dimension)
     return EdgeSemanticStore(settings.data_dir / "semantic", dimension)
 
 
-def build_lexical() -> LexicalStore:
+def build_lexical(settings: Settings) -> LexicalStore:
     """Meilisearch when configured, else SQLite FTS5 in the data folder."""
-    settings = get_settings()
     if settings.meili_url:
         return MeiliLexicalStore(settings.meili_url, settings.meili_key)
     return FtsLexicalStore(settings.data_dir / "lexical.db")
-
-
-_build_lock = threading.Lock()
-
-
-def get_memory_service() -> MemoryService:
-    """The memory service for this process (built once, even when threads ask at the same moment)."""
-    with _build_lock:
-        return _build_memory_service()
 
 
 # What the indexes hold for a memory; when it changes (or the embedding model does), they are rebuilt from SQL.
@@ -66,13 +52,14 @@ def _layout(embedder: Embedder) -> dict:
     return {"layout": INDEX_LAYOUT, "embedder": embedder.name, "dimension": embedder.dimension}
 
 
-@functools.cache
-def _build_memory_service() -> MemoryService:
-    embedder = build_embedder()
-    lexical = build_lexical()
-    semantic = build_semantic(embedder.dimension)
-    service = MemoryService(embedder=embedder, semantic=semantic, lexical=lexical, working=build_working_memory())
-    marker = get_settings().data_dir / LAYOUT_FILE
+def build_memory_service(settings: Settings) -> MemoryService:
+    """The memory service; indexes built for another layout or embedding model are rebuilt in the background."""
+    embedder = build_embedder(settings)
+    lexical = build_lexical(settings)
+    semantic = build_semantic(settings, embedder.dimension)
+    working = build_working_memory(settings)
+    service = MemoryService(embedder=embedder, semantic=semantic, lexical=lexical, working=working)
+    marker = settings.data_dir / LAYOUT_FILE
     try:
         recorded = json.loads(marker.read_text()) if marker.exists() else None
     except (OSError, ValueError):
@@ -88,15 +75,3 @@ def _build_memory_service() -> MemoryService:
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(_layout(embedder)))
     return service
-
-
-def try_memory_service() -> MemoryService | None:
-    """The memory service, or None (logged) when a layer cannot even start: chat goes on without recall."""
-    try:
-        return get_memory_service()
-    except Exception as error:
-        log.warning("memory is unavailable, replies go on without recall: %s", error)
-        return None
-
-
-get_memory_service.cache_clear = _build_memory_service.cache_clear  # type: ignore[attr-defined]

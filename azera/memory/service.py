@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, Memory, epoch, utcnow
+from azera.errors import NotFoundError, ServiceError
 from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
 from azera.memory.indexing import answered_memories, indexed_forms
@@ -26,7 +27,6 @@ from azera.memory.lexical import LexicalStore
 from azera.memory.records import Hit, SearchScope
 from azera.memory.semantic import SemanticStore
 from azera.memory.working import EMBEDDING_TTL, WorkingMemory
-from azera.services import NotFoundError, ServiceError
 
 log = logging.getLogger(__name__)
 

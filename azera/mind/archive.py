@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,11 +23,11 @@ from sqlmodel import Session, col, select
 
 from azera.db.engine import session_scope
 from azera.db.models import Dream, JournalEntry, Persona
+from azera.errors import NotFoundError, ServiceError
 from azera.memory.service import MAX_MEMORY_CHARS, MemoryService
 from azera.mind.dreams import save_dream
 from azera.mind.journal import save_entry
 from azera.mind.writing import digest, themes_of
-from azera.services import NotFoundError, ServiceError
 
 Kind = Literal["dream", "journal"]
 MAX_ARCHIVE_BYTES = 5_000_000
@@ -249,12 +250,16 @@ def import_archive(
 
 
 async def import_archive_async(
-    kind: Kind, data: bytes, *, filename: str = "", persona_id: str = "azera"
+    kind: Kind,
+    data: bytes,
+    *,
+    memory: Callable[[], MemoryService | None],
+    filename: str = "",
+    persona_id: str = "azera",
 ) -> ImportReport:
-    """``import_archive`` in a worker thread, indexed with the app's memory service."""
-    from azera.memory.registry import try_memory_service
+    """``import_archive`` in a worker thread; ``memory`` gives the service that indexes (called in the thread)."""
 
     def run() -> ImportReport:
-        return import_archive(kind, data, filename=filename, persona_id=persona_id, memory=try_memory_service())
+        return import_archive(kind, data, filename=filename, persona_id=persona_id, memory=memory())
 
     return await asyncio.to_thread(run)

@@ -19,11 +19,11 @@ from sqlmodel import Session, col, select
 from azera.config import get_settings
 from azera.db.engine import in_db, session_scope
 from azera.db.models import Chat, ChatMessage, Dream, JournalDraft, JournalEntry, epoch, new_id, utcnow
+from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, complete
 from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
 from azera.mind.writing import Written, digest, usable
-from azera.services import ServiceError
 from azera.services.chats import get_chat
 
 log = logging.getLogger(__name__)

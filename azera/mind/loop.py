@@ -5,30 +5,21 @@ emotion (the mood label follows valence/arousal), dream (a tired or long-idle pe
 its one-hour cooldown, writes a dream in the background) and reflection (the daily journal entry
 at the configured hour, and journal-mode sessions left open for 24 hours compiled).
 The clock and the sleep are injectable so tests and simulations run hours in milliseconds.
+The stages are built by the runtime (``azera/runtime.py``), which knows the backend and the memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Protocol
 
-from azera.config import get_settings
-from azera.db.engine import in_db
-from azera.db.models import Persona
-from azera.llm.registry import default_model, get_backend
-from azera.memory.registry import build_working_memory, try_memory_service
-from azera.mind.dreams import last_dream_time, should_dream, write_dream
-from azera.mind.journal import abandoned_sessions, compile_journal, last_daily_time, should_reflect, write_reflection
+from azera.mind.journal import abandoned_sessions
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written
-from azera.services.chats import get_chat
-from azera.services.personas import get_persona
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -43,64 +34,6 @@ class TickStage(Protocol):
     async def stage(self, now: float) -> None: ...  # noqa: D102
 
     async def wait(self) -> None: ...  # noqa: D102
-
-
-@functools.cache
-def get_mind_service() -> MindService:
-    """The process-wide mind service."""
-    return MindService(working=build_working_memory())
-
-
-async def _persona_and_model(persona_id: str) -> tuple[Persona, str]:
-    persona = await in_db(lambda session: get_persona(session, persona_id))
-    return persona, persona.model or default_model()
-
-
-def _moment(now: float | None) -> datetime | None:
-    return None if now is None else datetime.fromtimestamp(now, UTC)
-
-
-async def dream_now(persona_id: str, now: float | None = None) -> Written:
-    """Write one dream for a persona now, with its own model (the CLI, the page and the loop)."""
-    persona, model = await _persona_and_model(persona_id)
-    return await write_dream(
-        persona_id=persona.id,
-        persona_name=persona.name,
-        backend=get_backend(),
-        model=model,
-        memory=await asyncio.to_thread(try_memory_service),
-        created_at=_moment(now),
-    )
-
-
-async def reflect_now(persona_id: str, now: float | None = None, source: str = "manual") -> Written:
-    """Write one journal reflection for a persona now (the Journal page, the API, the CLI and the loop)."""
-    persona, model = await _persona_and_model(persona_id)
-    if not persona.memory_enabled:
-        return Written(reason=f"{persona.name} has memory switched off: it keeps no journal", outcome="off")
-    return await write_reflection(
-        persona_id=persona.id,
-        persona_name=persona.name,
-        backend=get_backend(),
-        model=model,
-        memory=await asyncio.to_thread(try_memory_service),
-        source=source,
-        now=now,
-        fallback_mood=get_mind_service().get(persona.id).mood,
-    )
-
-
-async def compile_journal_now(chat_id: str, now: float | None = None) -> Written:
-    """Compile a chat's journal-mode drafts into an article, with its persona's model."""
-    persona_id = await in_db(lambda session: get_chat(session, chat_id).ai_persona_id)
-    _persona, model = await _persona_and_model(persona_id)
-    return await compile_journal(
-        chat_id,
-        backend=get_backend(),
-        model=model,
-        memory=await asyncio.to_thread(try_memory_service),
-        created_at=_moment(now),
-    )
 
 
 class Stage:
@@ -176,7 +109,7 @@ class Stage:
 class JournalKeeper:
     """Compiles journal sessions left open for 24 hours (checked once a minute)."""
 
-    def __init__(self, compile_chat: Callable[[str, float], Awaitable[Written]] = compile_journal_now) -> None:
+    def __init__(self, compile_chat: Callable[[str, float], Awaitable[Written]]) -> None:
         self.compile_chat = compile_chat
         self.compiled = 0
         self._last_check = float("-inf")
@@ -208,37 +141,6 @@ class JournalKeeper:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-@functools.cache
-def get_dreamer() -> Stage:
-    """The process-wide dream stage (the Dreams page shows who is dreaming from it)."""
-    return Stage("dream", get_mind_service(), due=should_dream, write=dream_now, last_time=last_dream_time)
-
-
-@functools.cache
-def get_reflector() -> Stage:
-    """The process-wide daily reflection stage (the Journal page shows who is reflecting from it)."""
-    hour = get_settings().journal_hour
-
-    def due(_state: MentalState, now: float, last: float) -> bool:
-        return should_reflect(now, hour, last)
-
-    async def daily(persona_id: str, now: float) -> Written:
-        return await reflect_now(persona_id, now=now, source="daily")
-
-    return Stage("reflection", get_mind_service(), due=due, write=daily, last_time=last_daily_time)
-
-
-@functools.cache
-def get_journal_keeper() -> JournalKeeper:
-    """The process-wide compiler of abandoned journal sessions."""
-    return JournalKeeper()
-
-
-def default_stages() -> list[TickStage]:
-    """Dream, reflection and abandoned-journal stages, in that order."""
-    return [get_dreamer(), get_reflector(), get_journal_keeper()]
-
-
 async def tick_loop(
     service: MindService,
     *,
@@ -266,14 +168,3 @@ async def tick_loop(
             count += 1
             await sleep(interval)
         return count
-
-
-async def mind_lifespan() -> None:
-    """The app's lifespan task: load every persona's state, then tick once a second until shutdown."""
-    service = get_mind_service()
-    await asyncio.to_thread(service.load_all)
-    log.info("tick loop started (1 Hz)")
-    try:
-        await tick_loop(service, stages=default_stages())
-    finally:
-        log.info("tick loop stopped")

@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from azera.db.engine import session_scope
 from azera.db.models import MentalStateRow, Persona
+from azera.errors import ServiceError
 from azera.memory.working import SESSION_TTL, LocalTTLStore, WorkingMemory
 from azera.mind.state import MOODS, MentalState, after_exchange, idle_drift
-from azera.services import ServiceError
 
 log = logging.getLogger(__name__)
 PERSIST_EVERY_SECONDS = 60

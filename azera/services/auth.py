@@ -21,7 +21,7 @@ from sqlmodel import Session, col, delete, select
 
 from azera.config import get_settings
 from azera.db.models import ApiToken, AuthSession, SettingRow, utcnow
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 
 OWNER_KEY = "owner"
 SETUP_TOKEN_FILE = "owner-setup-token"

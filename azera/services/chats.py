@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatGroup, ChatMessage, ChatTag, Memory, Tag, utcnow
 from azera.db.search import contains
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 from azera.services.personas import get_persona
 
 DEFAULT_GROUP = "General"

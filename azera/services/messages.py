@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatMessage, utcnow
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 from azera.services.chats import get_chat
 
 MAX_MESSAGE_CHARS = 16_000

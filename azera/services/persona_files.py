@@ -10,7 +10,7 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from azera.services import ServiceError
+from azera.errors import ServiceError
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_BODY_CHARS = 100_000

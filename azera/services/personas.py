@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from azera.db.models import Persona, PersonaVersion, utcnow
-from azera.services import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError
 from azera.services.persona_files import (
     PersonaDocument,
     PersonaFileError,

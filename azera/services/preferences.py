@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from azera.db.models import SettingRow, utcnow
-from azera.services import ServiceError
+from azera.errors import ServiceError
 
 PREFERENCES_KEY = "preferences"
 

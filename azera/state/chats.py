@@ -10,7 +10,7 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from azera.db.engine import in_db
-from azera.services import ServiceError
+from azera.errors import ServiceError
 from azera.services import chats as chat_service
 from azera.services.personas import list_personas
 from azera.state import inputs

@@ -11,17 +11,17 @@ import reflex as rx
 from sqlmodel import Session
 
 from azera.config import get_settings
+from azera.conversation.replies import Mode, ReplyEvent, generate_reply
 from azera.db.engine import in_db
 from azera.db.models import JournalEntry, epoch
+from azera.errors import ServiceError
 from azera.llm.base import BackendError
-from azera.llm.registry import default_model, get_backend
+from azera.llm.registry import default_model
 from azera.mind import journal
-from azera.mind.loop import compile_journal_now, get_mind_service
-from azera.services import ServiceError
+from azera.runtime import runtime
 from azera.services import chats as chat_service
 from azera.services import messages as message_service
 from azera.services.personas import get_persona
-from azera.services.replies import Mode, ReplyEvent, generate_reply
 from azera.state import inputs
 
 UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
@@ -165,7 +165,7 @@ class ConversationState(rx.State):
         rows, chat, persona, drafts = await in_db(read)
         self.journal_mode, self.drafts = chat.journal_mode, drafts
         self.persona_id = persona.id
-        await asyncio.to_thread(get_mind_service().get, persona.id)  # the first read comes from SQL
+        await asyncio.to_thread(runtime().mind.get, persona.id)  # the first read comes from SQL
         self._show_mind()
         self.messages = rows
         self.model_override = chat.model_override
@@ -174,14 +174,14 @@ class ConversationState(rx.State):
         self.temperature = chat.temperature_override if self.temperature_overridden else persona.temperature
 
     def _show_mind(self) -> None:
-        state = get_mind_service().get(self.persona_id)  # in memory after the first read
+        state = runtime().mind.get(self.persona_id)  # in memory after the first read
         self.mood, self.energy, self.focus = state.mood, round(state.energy * 100), round(state.focus * 100)
 
     @rx.event
     async def refresh_mind(self):
         """Follow the tick loop's drift (polled by the page every few seconds)."""
         if self.persona_id:
-            await asyncio.to_thread(get_mind_service().get, self.persona_id)
+            await asyncio.to_thread(runtime().mind.get, self.persona_id)
             self._show_mind()
 
     @rx.event
@@ -194,7 +194,7 @@ class ConversationState(rx.State):
             return
         try:
             await self._reload()
-            self.models = [model.name for model in await get_backend().list_models()]
+            self.models = [model.name for model in await runtime().backend.list_models()]
         except ServiceError:
             self.chat_id = ""
         except BackendError as error:
@@ -337,7 +337,7 @@ class ConversationState(rx.State):
                 return
             self.compiling, chat_id = True, self.chat_id
         try:
-            result = await compile_journal_now(chat_id)
+            result = await runtime().compile_journal_now(chat_id)
             if result.id:
                 title = await in_db(lambda session: session.get(JournalEntry, result.id).title)
                 yield rx.toast.success(f"Saved to the journal: {title}")

@@ -9,8 +9,9 @@ from sqlmodel import Session
 
 from azera.mind.archive import Kind
 from azera.mind.browse import find_dreams
-from azera.mind.loop import Stage, dream_now, get_dreamer
+from azera.mind.loop import Stage
 from azera.mind.writing import Written
+from azera.runtime import runtime
 from azera.state.writings import WritingsState
 
 
@@ -51,10 +52,10 @@ class DreamsState(WritingsState, rx.State):
         return "dream"
 
     def _stage(self) -> Stage:
-        return get_dreamer()
+        return runtime().dreamer
 
     async def _write(self, persona_id: str) -> Written:
-        return await dream_now(persona_id)
+        return await runtime().dream_now(persona_id)
 
     def _rows(self, session: Session, query: str) -> list:
         return read_dreams(session, query)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import reflex as rx
 
+from azera.errors import ServiceError
 from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
-from azera.services import ServiceError
+from azera.runtime import runtime
 from azera.state import inputs
 
 
@@ -24,7 +25,9 @@ async def import_uploads(kind: Kind, files: list[rx.UploadFile], persona_id: str
         name = Path(upload.name or upload.filename or "archive").name
         data = await upload.read(MAX_ARCHIVE_BYTES + 1)
         try:
-            report = await import_archive_async(kind, data, filename=name, persona_id=persona_id)
+            report = await import_archive_async(
+                kind, data, filename=name, persona_id=persona_id, memory=runtime().memory
+            )
         except ServiceError as error:
             return rx.toast.error(f"{name}: {error}")
         imported, duplicates = imported + report.imported, duplicates + report.duplicates

@@ -18,7 +18,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from reflex_base.registry import RegistrationContext
 
-from azera.services import ServiceError
+from azera.errors import ServiceError
 
 log = logging.getLogger(__name__)
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent) + "/"

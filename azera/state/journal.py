@@ -10,8 +10,9 @@ from sqlmodel import Session
 from azera.mind.archive import Kind
 from azera.mind.browse import find_entries
 from azera.mind.journal import MEDIA_URL
-from azera.mind.loop import Stage, get_reflector, reflect_now
+from azera.mind.loop import Stage
 from azera.mind.writing import Written
+from azera.runtime import runtime
 from azera.state.conversation import backend_base
 from azera.state.writings import WritingsState
 
@@ -58,10 +59,10 @@ class JournalState(WritingsState, rx.State):
         return "journal"
 
     def _stage(self) -> Stage:
-        return get_reflector()
+        return runtime().reflector
 
     async def _write(self, persona_id: str) -> Written:
-        return await reflect_now(persona_id)
+        return await runtime().reflect_now(persona_id)
 
     def _rows(self, session: Session, query: str) -> list:
         return read_entries(session, query)

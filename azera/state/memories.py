@@ -17,10 +17,10 @@ from sqlmodel import Session
 
 from azera.config import get_settings
 from azera.db.engine import in_db
+from azera.errors import ServiceError
 from azera.memory import documents
-from azera.memory.registry import try_memory_service
 from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
-from azera.services import ServiceError
+from azera.runtime import runtime
 from azera.services.personas import list_personas
 from azera.state import inputs
 
@@ -172,7 +172,7 @@ class MemoriesState(rx.State):
         return await self._filter("until", inputs.date_text, value)
 
     async def _change(self, work, done: str):
-        service = await asyncio.to_thread(try_memory_service)
+        service = await asyncio.to_thread(runtime().memory)
         if service is None:
             return rx.toast.error("Memory is unavailable (see the log)")
         try:
@@ -279,7 +279,7 @@ class MemoriesState(rx.State):
             paths = _staged.pop(self.router.session.client_token, [])
         if not paths:
             return
-        service = await asyncio.to_thread(try_memory_service)
+        service = await asyncio.to_thread(runtime().memory)
         loop = asyncio.get_running_loop()
         try:
             for path in paths:

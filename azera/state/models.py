@@ -7,9 +7,10 @@ from typing import TypedDict
 import reflex as rx
 
 from azera.db.engine import in_db
+from azera.errors import ServiceError
 from azera.llm.base import BackendError
-from azera.llm.registry import default_model, get_backend
-from azera.services import ServiceError
+from azera.llm.registry import default_model
+from azera.runtime import runtime
 from azera.services.preferences import load_preferences, update_preferences
 from azera.state import inputs
 
@@ -45,7 +46,7 @@ class ModelsState(rx.State):
     pull_percent: int = 0
 
     async def _refresh(self) -> None:
-        backend = get_backend()
+        backend = runtime().backend
         self.backend = backend.name
         preferences = await in_db(load_preferences)
         chosen = preferences.default_model or default_model()
@@ -82,7 +83,7 @@ class ModelsState(rx.State):
                 return
             name, self.pulling, self.pull_status, self.pull_percent = self.pull_name, True, "starting", 0
         try:
-            async for progress in get_backend().pull_model(name):
+            async for progress in runtime().backend.pull_model(name):
                 async with self:
                     self.pull_status = progress.status
                     if progress.total:
@@ -102,7 +103,7 @@ class ModelsState(rx.State):
         """Delete a model (after the confirmation dialog)."""
         try:
             name = inputs.choice(name, [m["name"] for m in self.models], what="That model")
-            await get_backend().delete_model(name)
+            await runtime().backend.delete_model(name)
         except (BackendError, ServiceError) as error:
             return rx.toast.error(str(error))
         await self._refresh()

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import in_db
-from azera.services import ServiceError
+from azera.errors import ServiceError
 from azera.services import personas as persona_service
 from azera.services.persona_files import MAX_BODY_CHARS, PersonaFileError, parse_persona, render_persona
 from azera.services.startup import last_sync_problems

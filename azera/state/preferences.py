@@ -7,7 +7,7 @@ import json
 import reflex as rx
 
 from azera.db.engine import in_db
-from azera.services import ServiceError
+from azera.errors import ServiceError
 from azera.services.preferences import Preferences, load_preferences, update_preferences
 from azera.state import inputs
 

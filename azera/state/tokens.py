@@ -8,7 +8,8 @@ import reflex as rx
 
 from azera.api.guard import credentials
 from azera.db.engine import in_db
-from azera.services import ServiceError, auth
+from azera.errors import ServiceError
+from azera.services import auth
 from azera.state import inputs
 
 

@@ -6,10 +6,10 @@ import reflex as rx
 from sqlmodel import Session
 
 from azera.db.engine import in_db
+from azera.errors import ServiceError
 from azera.mind.archive import Kind
 from azera.mind.loop import Stage
 from azera.mind.writing import Written
-from azera.services import ServiceError
 from azera.services.personas import list_personas
 from azera.state import inputs
 from azera.state.imports import import_uploads

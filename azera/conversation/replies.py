@@ -16,15 +16,14 @@ from sqlmodel import Session
 
 from azera.config import get_settings
 from azera.db.engine import in_db, session_scope
+from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
-from azera.llm.registry import default_model, get_backend
+from azera.llm.registry import default_model
 from azera.llm.thinking import split_thinking
-from azera.memory.registry import try_memory_service
 from azera.memory.service import MemoryService, RecalledMemory, memories_block
-from azera.mind.loop import get_mind_service
 from azera.mind.mood import infer_mood
-from azera.services import ServiceError
+from azera.runtime import runtime
 from azera.services import messages as message_service
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
@@ -104,7 +103,7 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
 
 
 def _retrieve(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
-    service = try_memory_service()  # built on first use, in this worker thread (it opens files)
+    service = runtime().memory()  # built on first use, in this worker thread (it opens files)
     return service.retrieve(plan.query, persona_id=plan.persona_id, chat_id=chat_id) if service else []
 
 
@@ -143,7 +142,7 @@ _background: set[asyncio.Task] = set()
 
 
 def _index(memory_ids: list[str]) -> None:
-    service = try_memory_service()
+    service = runtime().memory()
     if service is not None:
         service.index(memory_ids)
 
@@ -184,7 +183,7 @@ async def generate_reply(
 
     plan = await in_db(prepare)
     stop = stop or asyncio.Event()
-    backend = backend or get_backend()
+    backend = backend or runtime().backend
     event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
     yield event
     raw, status, error = "", "complete", ""
@@ -226,5 +225,5 @@ async def generate_reply(
     if status == "complete" and split.content:
         # After "done": the reply is finished for the user; the mood call only moves the mental state.
         mood = await infer_mood(backend, plan.model, split.content)
-        await asyncio.to_thread(get_mind_service().record_exchange, plan.persona_id, mood)
+        await asyncio.to_thread(runtime().mind.record_exchange, plan.persona_id, mood)
         yield dataclasses.replace(done, kind="mood", status=mood or "")

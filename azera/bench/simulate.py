@@ -71,18 +71,19 @@ def _written(start: datetime) -> list[dict[str, Any]]:
 async def simulate(persona_id: str, *, minutes: int, exchanges: int, start: datetime) -> dict[str, Any]:
     """Run the simulation in this process (which must already point at a scratch data folder)."""
     from azera.config import get_settings
+    from azera.conversation.replies import generate_reply
     from azera.db.engine import in_db
     from azera.mind import loop
+    from azera.runtime import runtime
     from azera.services import chats
     from azera.services.personas import get_persona
-    from azera.services.replies import generate_reply
     from azera.services.startup import prepare
 
     wall = time.perf_counter()
     await asyncio.to_thread(prepare)
     await in_db(lambda session: get_persona(session, persona_id))
     clock = [start.timestamp()]
-    service = loop.get_mind_service()
+    service = runtime().mind
     service.clock = lambda: clock[0]
     await asyncio.to_thread(service.get, persona_id)  # only this persona lives in the simulation
     trajectory: list[dict[str, Any]] = []
@@ -101,7 +102,7 @@ async def simulate(persona_id: str, *, minutes: int, exchanges: int, start: date
         clock[0] += 60  # a minute per exchange
     await asyncio.to_thread(_redate_conversation, chat.id, start)
     sample()
-    stages = loop.default_stages()
+    stages = runtime().stages()
 
     async def fast_sleep(seconds: float) -> None:
         for stage in stages:
@@ -134,12 +135,12 @@ async def simulate(persona_id: str, *, minutes: int, exchanges: int, start: date
 
 def run_simulation(persona_id: str, *, minutes: int, exchanges: int, start: str = "") -> dict[str, Any]:
     """Point the process at a scratch data folder and simulate (the ``mind simulate`` command)."""
-    from azera import caches
+    from azera.bench import scratch_settings
     from azera.config import get_settings
 
     os.environ.setdefault("AZERA_MAX_REPLY_TOKENS", "96")  # short replies keep the opening quick
     os.environ.setdefault("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
-    folder = caches.use_scratch_data("azera-simulate-")
+    folder = scratch_settings("azera-simulate-")
     if start:
         hour, _, minute = start.partition(":")
         moment = datetime.now().astimezone().replace(hour=int(hour), minute=int(minute or 0), second=0, microsecond=0)

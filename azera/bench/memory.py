@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from azera.bench import _scratch_settings
+from azera.bench import scratch_settings
 
 MODES: dict[str, dict] = {
     "hybrid": {},
@@ -157,13 +157,13 @@ def bench_memory(dataset: Path, *, k: int = 10) -> dict[str, object]:
     Questions with a ``category`` field are also summed up per category (``by_category``).
     """
     data = load_dataset(dataset)
-    _scratch_settings()
-    from azera.memory.registry import get_memory_service
+    scratch_settings()
+    from azera.runtime import runtime
     from azera.services.startup import prepare
 
     prepare()
     turn_memory, persona_of, memories_of = _load_into_azera(data)
-    service = get_memory_service()
+    service = runtime().memory()
     started = time.perf_counter()
     indexed = service.reindex()
     index_seconds = time.perf_counter() - started
