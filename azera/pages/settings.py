@@ -70,11 +70,15 @@ def api_tokens() -> rx.Component:
             ),
         ),
         rx.foreach(TokensState.tokens, token_row),
-        rx.el.form(  # a plain HTML form: the browser posts it and follows the redirect to /login
-            rx.button("Log out", type="submit", variant="soft", color_scheme="gray", id="logout"),
-            action="/auth/logout",
-            method="post",
-            padding_top="24px",
+        # Reflex forms never submit natively; form.submit() does, and the browser follows the redirect to /login.
+        rx.el.form(id="logout-form", action="/auth/logout", method="post"),
+        rx.button(
+            "Log out",
+            variant="soft",
+            color_scheme="gray",
+            id="logout",
+            on_click=rx.call_script("document.getElementById('logout-form').submit()"),
+            margin_top="24px",
         ),
         width="100%",
         spacing="3",

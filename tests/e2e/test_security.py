@@ -41,9 +41,11 @@ XSS = (
 
 
 def _state(path: str) -> str:
-    """The full Reflex name of a state class, as the browser sends it."""
+    """The full Reflex name of a state class, as the browser sends it (every Azera state is a child of rx.State)."""
+    import reflex as rx
+
     module, name = path.rsplit(".", 1)
-    return getattr(__import__(module, fromlist=[name]), name).get_full_name()
+    return f"{rx.State.get_name()}.{getattr(__import__(module, fromlist=[name]), name).get_name()}"
 
 
 def _counts(app_data: Path) -> dict[str, int]:
