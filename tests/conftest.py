@@ -33,8 +33,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)  # no project .env is read
     _fresh_process_state()
     yield folder
-    db_engine.get_engine().dispose()
-    db_engine.engine_for.cache_clear()
+    db_engine.dispose_engines()
     _fresh_process_state()
 
 

@@ -250,7 +250,7 @@ def test_drafts_survive_a_restart(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
         journal.add_draft(session, chat_id, "Written before the restart.")
-    db_engine.engine_for.cache_clear()  # a new engine, as after restarting the app
+    db_engine.dispose_engines()  # a new engine, as after restarting the app
     set_runtime(None)
     with session_scope() as session:
         assert [d.content for d in journal.list_drafts(session, chat_id)] == ["Written before the restart."]
