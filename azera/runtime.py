@@ -21,7 +21,8 @@ from azera.memory.registry import build_memory_service, build_working_memory
 from azera.memory.service import MemoryService
 from azera.memory.working import WorkingMemory
 from azera.mind.dreams import last_dream_time, should_dream, write_dream
-from azera.mind.journal import compile_journal, last_daily_time, should_reflect, write_reflection
+from azera.mind.journal import last_daily_time, should_reflect, write_reflection
+from azera.mind.journal_mode import compile_journal
 from azera.mind.loop import JournalKeeper, Stage, TickStage, tick_loop
 from azera.mind.service import MindService
 from azera.mind.state import MentalState

@@ -108,7 +108,7 @@ def test_journal_trigger_for_a_persona_with_memory_off_says_why(client: TestClie
 
 
 def test_media_are_served_only_from_the_media_folder(client: TestClient, data_dir) -> None:
-    from azera.mind.journal import media_dir
+    from azera.mind.journal_mode import media_dir
 
     (media_dir() / "journal").mkdir(parents=True)
     (media_dir() / "journal" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")

@@ -11,7 +11,7 @@ from azera.db import engine as db_engine
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, JournalDraft, JournalEntry, Memory, utcnow
 from azera.errors import ServiceError
-from azera.mind import journal
+from azera.mind import journal, journal_mode
 from azera.mind import loop as mind_loop
 from azera.mind.journal import last_daily_time, parse_insights, should_reflect, write_reflection
 from azera.mind.loop import JournalKeeper, Stage
@@ -178,29 +178,29 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def _journal_chat() -> str:
     with session_scope() as session:
         chat = create_chat(session, ai_persona_id="azera", title="diary")
-        journal.start_journal(session, chat.id)
+        journal_mode.start_journal(session, chat.id)
         return chat.id
 
 
 async def test_journal_mode_keeps_drafts_silently_and_done_compiles_a_titled_article(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Sanded the hull of Marigold this morning.")
-        journal.add_draft(session, chat_id, "Filled the crack near the keel with epoxy.")
-        journal.add_image_draft(session, chat_id, PNG, caption="keel.png")
+        journal_mode.add_draft(session, chat_id, "Sanded the hull of Marigold this morning.")
+        journal_mode.add_draft(session, chat_id, "Filled the crack near the keel with epoxy.")
+        journal_mode.add_image_draft(session, chat_id, PNG, caption="keel.png")
     with pytest.raises(ServiceError, match="journal mode"):
         [e async for e in generate_reply(chat_id, text="Are you there?", backend=ScriptedBackend("hi"))]
     with session_scope() as session:
         assert session.exec(select(ChatMessage).where(ChatMessage.chat_id == chat_id)).all() == []  # no replies
     backend = ScriptedBackend(_answers)
-    result = await journal.compile_journal(chat_id, backend=backend, model="m", memory=None)
+    result = await journal_mode.compile_journal(chat_id, backend=backend, model="m", memory=None)
     assert result.id
     with session_scope() as session:
         entry = session.get(JournalEntry, result.id)
         assert entry.title == "Marigold and the Keel" and entry.kind == "article"
         assert "Sanded the hull of Marigold" in entry.content and "Filled the crack" in entry.content
         assert "![keel.png](/api/media/journal/" in entry.content
-        assert journal.list_drafts(session, chat_id) == []
+        assert journal_mode.list_drafts(session, chat_id) == []
         chat = get_chat(session, chat_id)
         assert not chat.journal_mode and chat.journal_started_at is None
         assert session.exec(select(Memory).where(Memory.kind == "journal")).one().persona_id == "azera"
@@ -217,14 +217,14 @@ async def test_journal_mode_keeps_drafts_silently_and_done_compiles_a_titled_art
     ],
 )
 def test_model_titles_are_cleaned(answer: str, title: str) -> None:
-    assert journal.clean_title(answer) == title
+    assert journal_mode.clean_title(answer) == title
 
 
 async def test_a_failing_model_still_compiles_the_users_words(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Rain all day, read by the window.")
-    result = await journal.compile_journal(chat_id, backend=ScriptedBackend(fail=True), model="m", memory=None)
+        journal_mode.add_draft(session, chat_id, "Rain all day, read by the window.")
+    result = await journal_mode.compile_journal(chat_id, backend=ScriptedBackend(fail=True), model="m", memory=None)
     with session_scope() as session:
         entry = session.get(JournalEntry, result.id)
     assert entry.title == "Rain all day, read by the window." and "read by the window" in entry.content
@@ -233,27 +233,27 @@ async def test_a_failing_model_still_compiles_the_users_words(prepared) -> None:
 def test_cancel_discards_drafts_and_their_images(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Never mind this.")
-        image = journal.add_image_draft(session, chat_id, PNG)
-        path = journal.media_dir() / image.media_path
+        journal_mode.add_draft(session, chat_id, "Never mind this.")
+        image = journal_mode.add_image_draft(session, chat_id, PNG)
+        path = journal_mode.media_dir() / image.media_path
     assert path.exists()
     with session_scope() as session:
-        assert journal.cancel_journal(session, chat_id) == 2
+        assert journal_mode.cancel_journal(session, chat_id) == 2
     assert not path.exists()
     with session_scope() as session:
         assert session.exec(select(JournalDraft)).all() == [] and session.exec(select(JournalEntry)).all() == []
         with pytest.raises(ServiceError, match="not in journal mode"):
-            journal.add_draft(session, chat_id, "too late")
+            journal_mode.add_draft(session, chat_id, "too late")
 
 
 def test_drafts_survive_a_restart(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Written before the restart.")
+        journal_mode.add_draft(session, chat_id, "Written before the restart.")
     db_engine.dispose_engines()  # a new engine, as after restarting the app
     set_runtime(None)
     with session_scope() as session:
-        assert [d.content for d in journal.list_drafts(session, chat_id)] == ["Written before the restart."]
+        assert [d.content for d in journal_mode.list_drafts(session, chat_id)] == ["Written before the restart."]
         assert get_chat(session, chat_id).journal_mode
 
 
@@ -261,30 +261,30 @@ def test_drafts_survive_a_restart(prepared) -> None:
     ("text", "data", "message"),
     [
         ("   ", None, "empty"),
-        ("x" * (journal.MAX_DRAFT_CHARS + 1), None, "at most"),
+        ("x" * (journal_mode.MAX_DRAFT_CHARS + 1), None, "at most"),
         ("", b"%PDF-1.4 not an image", "not a PNG"),
-        ("", b"\x89PNG\r\n\x1a\n" + b"\x00" * journal.MAX_IMAGE_BYTES, "at most"),
+        ("", b"\x89PNG\r\n\x1a\n" + b"\x00" * journal_mode.MAX_IMAGE_BYTES, "at most"),
     ],
 )
 def test_bad_drafts_are_refused_clearly(prepared, text: str, data: bytes | None, message: str) -> None:
     chat_id = _journal_chat()
     with session_scope() as session, pytest.raises(ServiceError, match=message):
         if data is None:
-            journal.add_draft(session, chat_id, text)
+            journal_mode.add_draft(session, chat_id, text)
         else:
-            journal.add_image_draft(session, chat_id, data)
-    assert not [path for path in journal.media_dir().rglob("*") if path.is_file()]
+            journal_mode.add_image_draft(session, chat_id, data)
+    assert not [path for path in journal_mode.media_dir().rglob("*") if path.is_file()]
 
 
 async def test_a_session_left_open_is_compiled_after_24_hours(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Started a diary and forgot about it.")
+        journal_mode.add_draft(session, chat_id, "Started a diary and forgot about it.")
     compiled: list[str] = []
 
     async def compile_chat(chat: str, now: float) -> Written:
         compiled.append(chat)
-        return await journal.compile_journal(chat, backend=ScriptedBackend(_answers), model="m", memory=None)
+        return await journal_mode.compile_journal(chat, backend=ScriptedBackend(_answers), model="m", memory=None)
 
     keeper = JournalKeeper(compile_chat)
     now = datetime.now(UTC).timestamp()
@@ -301,11 +301,11 @@ async def test_a_session_left_open_is_compiled_after_24_hours(prepared) -> None:
 async def test_two_compiles_at_once_write_one_article(prepared) -> None:
     chat_id = _journal_chat()
     with session_scope() as session:
-        journal.add_draft(session, chat_id, "Only once, please.")
+        journal_mode.add_draft(session, chat_id, "Only once, please.")
     backend = ScriptedBackend(_answers)
     results = await asyncio.gather(
-        journal.compile_journal(chat_id, backend=backend, model="m", memory=None),
-        journal.compile_journal(chat_id, backend=backend, model="m", memory=None),
+        journal_mode.compile_journal(chat_id, backend=backend, model="m", memory=None),
+        journal_mode.compile_journal(chat_id, backend=backend, model="m", memory=None),
     )
     assert sum(bool(r.id) for r in results) == 1
     with session_scope() as session:

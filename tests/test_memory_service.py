@@ -13,9 +13,10 @@ from azera.db.models import Memory, utcnow
 from azera.errors import ServiceError
 from azera.memory.embedder import OnnxMiniLM
 from azera.memory.lexical import FtsLexicalStore
+from azera.memory.recall import fuse, memories_block
 from azera.memory.records import SearchScope
 from azera.memory.semantic import EdgeSemanticStore
-from azera.memory.service import MemoryService, fuse, memories_block
+from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore, RedisStore
 
 

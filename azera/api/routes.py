@@ -23,7 +23,7 @@ from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import check_records
 from azera.errors import NotFoundError, ServiceError
-from azera.mind import journal
+from azera.mind import journal_mode as journal
 from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
 from azera.mind.browse import find_dreams, find_entries
 from azera.runtime import runtime

@@ -21,7 +21,8 @@ from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
 from azera.llm.registry import default_model
 from azera.llm.thinking import split_thinking
-from azera.memory.service import MemoryService, RecalledMemory, memories_block
+from azera.memory.recall import RecalledMemory, memories_block
+from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
 from azera.runtime import runtime
 from azera.services import messages as message_service

@@ -24,6 +24,7 @@ from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
 from azera.memory.indexing import answered_memories, indexed_forms
 from azera.memory.lexical import LexicalStore
+from azera.memory.recall import RecalledMemory, fuse
 from azera.memory.records import Hit, SearchScope
 from azera.memory.semantic import SemanticStore
 from azera.memory.working import EMBEDDING_TTL, WorkingMemory
@@ -40,50 +41,7 @@ MIN_SIMILARITY = 0.2  # a candidate only semantic search found must be at least 
 DEDUP_PREFIX = 100
 SNIPPET_CHARS = 400
 RECALL_LIMIT = 8
-# Score fusion: cosine similarity plus bm25 relative to the best word match, plus a bonus for memories from
-# the time the question names. On LoCoMo this beat reciprocal rank fusion (which only sees ranks) by 3 points.
-SOURCE_WEIGHTS = {"semantic": 0.5, "lexical": 0.5, "chats": 0.1}
-DATE_BONUS = 0.2
 MAX_MEMORY_CHARS = 20_000
-
-
-@dataclasses.dataclass
-class RecalledMemory:
-    """A memory chosen for the prompt, with why it was chosen."""
-
-    id: str
-    text: str
-    kind: str
-    created_at: str
-    score: float
-    sources: dict[str, float]
-    speaker: str = ""
-
-
-def fuse(
-    scores: dict[str, dict[str, float]],
-    *,
-    weights: dict[str, float] = SOURCE_WEIGHTS,
-    dated: dict[str, float] | None = None,
-    window: tuple[float, float] | None = None,
-) -> list[tuple[str, float]]:
-    """One score per memory: the weighted sum of each source's score, bm25-like scores divided by the best.
-
-    ``scores``: source → memory id → the source's own score (cosine for ``semantic``). With a ``window``
-    (epoch seconds) the memories ``dated`` inside it get ``DATE_BONUS``.
-    """
-    fused: dict[str, float] = {}
-    for source, found in scores.items():
-        if not found:
-            continue
-        scale = 1.0 if source == "semantic" else max(max(found.values()), 1e-9)
-        for memory_id, score in found.items():
-            fused[memory_id] = fused.get(memory_id, 0.0) + weights.get(source, 1.0) * score / scale
-    if window is not None and dated:
-        for memory_id in fused:
-            if window[0] <= dated.get(memory_id, -1.0) < window[1]:
-                fused[memory_id] += DATE_BONUS
-    return sorted(fused.items(), key=lambda item: item[1], reverse=True)
 
 
 class MemoryService:
@@ -384,15 +342,3 @@ class MemoryService:
                 speakers = {item.id: item.speaker for _, item in indexed_forms(session, [m.id for m in recalled])}
             recalled = [dataclasses.replace(m, speaker=speakers.get(m.id, "")) for m in recalled]
         return recalled
-
-
-def memories_block(recalled: list[RecalledMemory]) -> str:
-    """The numbered block injected into the system prompt."""
-    if not recalled:
-        return ""
-    lines = ["## Relevant memories", "From earlier conversations and your own writing (most relevant first):"]
-    lines += [
-        f"{n}. [{m.created_at}] {m.speaker + ':' if m.speaker else f'({m.kind})'} {m.text}"
-        for n, m in enumerate(recalled, start=1)
-    ]
-    return "\n".join(lines)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from azera.mind.journal import abandoned_sessions
+from azera.mind.journal_mode import abandoned_sessions
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written

@@ -17,7 +17,7 @@ from azera.db.models import JournalEntry, epoch
 from azera.errors import ServiceError
 from azera.llm.base import BackendError
 from azera.llm.registry import default_model
-from azera.mind import journal
+from azera.mind import journal_mode as journal
 from azera.runtime import runtime
 from azera.services import chats as chat_service
 from azera.services import messages as message_service

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from azera.mind.archive import Kind
 from azera.mind.browse import find_entries
-from azera.mind.journal import MEDIA_URL
+from azera.mind.journal_mode import MEDIA_URL
 from azera.mind.loop import Stage
 from azera.mind.writing import Written
 from azera.runtime import runtime

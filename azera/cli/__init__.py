@@ -1,0 +1,91 @@
+"""Command line: ``python -m azera run|doctor|migrate|personas|chat|memory|mind|bench|token|owner …``."""
+
+from __future__ import annotations
+
+import argparse
+
+from azera.cli.admin import cmd_owner, cmd_token
+from azera.cli.app import cmd_doctor, cmd_migrate, cmd_run
+from azera.cli.bench import cmd_bench
+from azera.cli.data import cmd_chat, cmd_memory, cmd_mind, cmd_models, cmd_personas, cmd_write_now
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m azera`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m azera", description="Azera, a self-hosted AI companion.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start the app on http://127.0.0.1:3000")
+    run.add_argument("--dev", action="store_true", help="development mode with hot reload")
+    run.set_defaults(handler=cmd_run)
+    doctor = commands.add_parser("doctor", help="check every layer")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=cmd_doctor)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    personas = commands.add_parser("personas", help="list, export or import personas")
+    actions = personas.add_subparsers(dest="action", required=True)
+    actions.add_parser("list")
+    export = actions.add_parser("export")
+    export.add_argument("id")
+    export.add_argument("--out", help="file to write (default: stdout)")
+    imported = actions.add_parser("import")
+    imported.add_argument("file")
+    personas.set_defaults(handler=cmd_personas)
+    chat = commands.add_parser("chat", help="send a message and stream the reply")
+    chat.add_argument("message")
+    chat.add_argument("--persona", default="azera", help="AI persona for a new chat (default: azera)")
+    chat.add_argument("--chat", help="continue this chat id instead of starting one")
+    chat.set_defaults(handler=cmd_chat)
+    models = commands.add_parser("models", help="list installed chat models")
+    models.add_argument("action", choices=["list"])
+    models.set_defaults(handler=cmd_models)
+    memory = commands.add_parser("memory", help="add, search or reindex memories")
+    memory_actions = memory.add_subparsers(dest="action", required=True)
+    add = memory_actions.add_parser("add")
+    add.add_argument("text")
+    add.add_argument("--persona", default="azera")
+    add.add_argument("--kind", default="fact")
+    search = memory_actions.add_parser("search")
+    search.add_argument("query")
+    search.add_argument("--persona", default="azera")
+    memory_actions.add_parser("reindex")
+    memory.set_defaults(handler=cmd_memory)
+    for name, purpose in (
+        ("dream", "make a persona dream now"),
+        ("reflect", "make a persona write in its journal now"),
+    ):
+        writer = commands.add_parser(name, help=purpose)
+        writer.add_argument("--persona", default="azera")
+        writer.set_defaults(handler=cmd_write_now)
+    mind = commands.add_parser("mind", help="mental state of the AI personas; simulate idle hours")
+    mind.add_argument("action", choices=["status", "simulate"])
+    mind.add_argument("--persona", default="azera", help="simulate: the AI persona")
+    mind.add_argument("--minutes", type=int, default=600, help="simulate: idle minutes to fast-forward")
+    mind.add_argument("--exchanges", type=int, default=6, help="simulate: opening exchanges (at most 6)")
+    mind.add_argument("--start", default="", help="simulate: local start time HH:MM (default: journal hour - 3 h)")
+    mind.add_argument("--json", action="store_true")
+    mind.set_defaults(handler=cmd_mind)
+    token = commands.add_parser("token", help="API tokens: create NAME, list, revoke ID")
+    token.add_argument("action", choices=["create", "list", "revoke"])
+    token.add_argument("name", nargs="*", help="create: what will use it; revoke: the token id or prefix")
+    token.set_defaults(handler=cmd_token)
+    owner = commands.add_parser("owner", help="link: print the one-time setup link; reset: forget the password")
+    owner.add_argument("action", choices=["link", "reset"])
+    owner.set_defaults(handler=cmd_owner)
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench.add_argument("suite", choices=["chat", "retrieval", "memory", "tick"])
+    bench.add_argument("--seconds", type=float, default=30.0, help="tick: how long to measure")
+    bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")
+    bench.add_argument("--k", type=int, default=10, help="memory: recall@k")
+    bench.add_argument("--memories", type=int, default=10_000, help="retrieval: memories to index")
+    bench.add_argument("--queries", type=int, default=100, help="retrieval: messages to time")
+    bench.add_argument("--runs", type=int, default=5)
+    bench.add_argument("--max-tokens", type=int, default=64)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)

@@ -1,0 +1,56 @@
+"""The owner and API tokens: ``owner link|reset``, ``token create|list|revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from azera.config import get_settings
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens."""
+    from azera.db.engine import session_scope
+    from azera.errors import ServiceError
+    from azera.services import auth
+    from azera.services.startup import prepare
+
+    prepare()
+    try:
+        with session_scope() as session:
+            if args.action == "create":
+                token, secret = auth.create_api_token(session, " ".join(args.name) or "command line")
+                print(secret)
+                print(f"[token {token.id} '{token.name}': shown once, keep it safe]", file=sys.stderr)
+            elif args.action == "list":
+                for token in auth.list_api_tokens(session):
+                    used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+                    created = f"{token.created_at:%Y-%m-%d}"
+                    print(f"{token.id}  {token.prefix}…  {token.name:<30} created {created}  used {used}")
+            else:
+                token = auth.revoke_api_token(session, args.name[0] if args.name else "")
+                print(f"revoked {token.id} ({token.name})")
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_owner(args: argparse.Namespace) -> int:
+    """Print the one-time setup link, or reset the owner's password (on this machine only)."""
+    from azera.db.engine import session_scope
+    from azera.services import auth
+    from azera.services.startup import prepare
+
+    prepare()
+    settings = get_settings()
+    with session_scope() as session:
+        if args.action == "reset":
+            auth.remove_owner(session)
+            auth.forget_setup_token()
+        elif auth.owner_exists(session):
+            print("The owner's password is set: log in at /login (forgotten? `python -m azera owner reset`)")
+            return 0
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(auth.setup_link(f"http://{host}:{settings.frontend_port}"))
+    return 0

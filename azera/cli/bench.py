@@ -1,0 +1,46 @@
+"""``python -m azera bench …``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run a benchmark and print its figures."""
+    import asyncio
+
+    from azera.bench.chat import bench_chat
+    from azera.bench.retrieval import bench_retrieval
+
+    if args.suite == "tick":
+        from azera.bench.tick import bench_tick
+
+        result = bench_tick(seconds=args.seconds)
+    elif args.suite == "retrieval":
+        result = bench_retrieval(memories=args.memories, queries=args.queries)
+    elif args.suite == "memory":
+        from azera.bench.memory import DatasetError, bench_memory
+
+        if not args.dataset:
+            print("error: bench memory needs --dataset FILE", file=sys.stderr)
+            return 2
+        try:
+            result = bench_memory(Path(args.dataset), k=args.k)
+        except DatasetError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    else:
+        result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    elif args.suite == "memory":
+        from azera.bench.memory import format_report
+
+        print(format_report(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:<22} {value}")
+    return 0
