@@ -8,7 +8,8 @@ from azera.db.engine import session_scope
 from azera.llm.llamacpp import shipped_model_path
 from azera.runtime import set_runtime
 from azera.services import chats as chat_service
-from azera.state.conversation import ConversationState, chat_id_from_path
+from azera.state.chat_rows import chat_id_from_path
+from azera.state.conversation import ConversationState
 from azera.state.models import ModelsState, human_size
 from tests.ollama_server import _model, ollama_server
 

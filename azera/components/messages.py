@@ -8,7 +8,9 @@ from reflex.vars import Var
 from azera.components.dialogs import confirm_delete
 from azera.components.markdown import safe_markdown
 from azera.components.shell import ACCENT
-from azera.state.conversation import ConversationState, DraftRow, MessageRow, RecallRow
+from azera.state.chat_rows import DraftRow, MessageRow, RecallRow
+from azera.state.conversation import ConversationState
+from azera.state.journal_mode import JournalModeState
 from azera.state.preferences import PreferencesState
 
 
@@ -212,8 +214,8 @@ def journal_banner() -> rx.Component:
         rx.button(
             rx.icon("book-check"),
             "Done",
-            on_click=ConversationState.finish_journal,
-            loading=ConversationState.compiling,
+            on_click=JournalModeState.finish,
+            loading=JournalModeState.compiling,
             color_scheme="grass",
             id="journal-done",
         ),
@@ -221,7 +223,7 @@ def journal_banner() -> rx.Component:
             rx.button("Cancel", variant="soft", color_scheme="gray", id="journal-cancel"),
             "Discard this journal session?",
             "Its drafts are deleted and nothing is saved to the journal.",
-            ConversationState.cancel_journal,
+            JournalModeState.cancel,
             "confirm-journal-cancel",
         ),
         width="100%",
@@ -239,7 +241,7 @@ def journal_image_button() -> rx.Component:
         id=JOURNAL_UPLOAD_ID,
         accept={"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"], "image/gif": [".gif"], "image/webp": [".webp"]},
         max_files=5,
-        on_drop=ConversationState.upload_journal_image(rx.upload_files(upload_id=JOURNAL_UPLOAD_ID)),
+        on_drop=JournalModeState.upload_image(rx.upload_files(upload_id=JOURNAL_UPLOAD_ID)),
     )
 
 

@@ -48,6 +48,7 @@ class ReplyEvent:
     status: str = "streaming"
     error: str = ""
     model: str = ""
+    recalled: list[dict] = dataclasses.field(default_factory=list)  # on "done": what the reply was given
 
 
 @dataclasses.dataclass
@@ -119,16 +120,22 @@ async def _recall(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
         return []
 
 
-def _remember_reply(plan: _Plan, chat_id: str, content: str, recalled: list[RecalledMemory]) -> list[str]:
-    """Store the recalled list on the reply and the reply itself as a memory; returns memory ids to index."""
+def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[RecalledMemory]) -> list[str]:
+    """In one transaction: the reply's final text and status, what it recalled, and the reply as a memory.
+
+    Returns the memory ids to index (the user's message and the reply).
+    """
+    split = split_thinking(raw)
     with session_scope() as session:
-        reply = message_service.get_message(session, plan.reply_id)
+        reply = message_service.save_reply(
+            session, plan.reply_id, content=split.content, thinking=split.thinking, status=status
+        )
         reply.recalled = [dataclasses.asdict(memory) for memory in recalled]
         session.add(reply)
-        if plan.memory_enabled and content:
+        if plan.memory_enabled and split.content:
             memory = MemoryService.record(
                 session,
-                text=content,
+                text=split.content,
                 persona_id=plan.persona_id,
                 kind="conversation",
                 chat_id=chat_id,
@@ -216,11 +223,16 @@ async def generate_reply(
         status = "stopped"
         await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
         raise
-    await asyncio.to_thread(_save, plan.reply_id, raw, status)
+    _index_later(await asyncio.to_thread(_finish, plan, chat_id, raw, status, recalled))
     split = split_thinking(raw)
-    _index_later(await asyncio.to_thread(_remember_reply, plan, chat_id, split.content, recalled))
     done = dataclasses.replace(
-        event, kind="done", content=split.content, thinking=split.thinking, status=status, error=error
+        event,
+        kind="done",
+        content=split.content,
+        thinking=split.thinking,
+        status=status,
+        error=error,
+        recalled=[dataclasses.asdict(memory) for memory in recalled],
     )
     yield done
     if status == "complete" and split.content:

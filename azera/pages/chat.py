@@ -9,6 +9,7 @@ from azera.components.messages import composer, journal_banner, message_list, mi
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
 from azera.state.conversation import ConversationState
+from azera.state.journal_mode import JournalModeState
 
 
 def chat_link(chat: ChatRow) -> rx.Component:
@@ -135,7 +136,7 @@ def chat_header() -> rx.Component:
                     "Journal mode",
                     variant="soft",
                     color_scheme="grass",
-                    on_click=ConversationState.start_journal,
+                    on_click=JournalModeState.start,
                     id="journal-start",
                 ),
             ),

@@ -29,21 +29,27 @@ def get_message(session: Session, message_id: str) -> ChatMessage:
     return message
 
 
-def _all(session: Session, chat_id: str) -> list[ChatMessage]:
+def chat_messages(session: Session, chat_id: str) -> list[ChatMessage]:
+    """Every message of a chat, every branch, oldest first."""
     return list(
         session.exec(select(ChatMessage).where(ChatMessage.chat_id == chat_id).order_by(col(ChatMessage.created_at)))
     )
 
 
-def active_branch(session: Session, chat: Chat) -> list[ChatMessage]:
-    """Messages from the root to the active leaf, oldest first."""
-    by_id = {message.id: message for message in _all(session, chat.id)}
+def branch_of(messages: list[ChatMessage], leaf_id: str | None) -> list[ChatMessage]:
+    """The messages from the root to ``leaf_id``, oldest first."""
+    by_id = {message.id: message for message in messages}
     path: list[ChatMessage] = []
-    current = by_id.get(chat.active_leaf_id or "")
+    current = by_id.get(leaf_id or "")
     while current is not None:
         path.append(current)
         current = by_id.get(current.parent_id or "")
     return list(reversed(path))
+
+
+def active_branch(session: Session, chat: Chat) -> list[ChatMessage]:
+    """Messages from the root to the active leaf, oldest first."""
+    return branch_of(chat_messages(session, chat.id), chat.active_leaf_id)
 
 
 def siblings(session: Session, message: ChatMessage) -> list[ChatMessage]:
@@ -108,7 +114,7 @@ def switch_branch(session: Session, message_id: str) -> Chat:
     message = get_message(session, message_id)
     chat = get_chat(session, message.chat_id)
     children: dict[str | None, list[ChatMessage]] = {}
-    for row in _all(session, chat.id):
+    for row in chat_messages(session, chat.id):
         children.setdefault(row.parent_id, []).append(row)
     leaf = message
     while children.get(leaf.id):

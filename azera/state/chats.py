@@ -14,6 +14,7 @@ from azera.errors import ServiceError
 from azera.services import chats as chat_service
 from azera.services.personas import list_personas
 from azera.state import inputs
+from azera.state.chat_rows import chat_id_from_path
 
 CHAT_ROUTE = "/chat"
 T = TypeVar("T")
@@ -136,8 +137,7 @@ class ChatState(rx.State):
     @rx.event
     async def load_page(self):
         """On page load: read the sidebar and open the chat named in the URL."""
-        path = self.router.url.path.rstrip("/")
-        chat_id = path.removeprefix(CHAT_ROUTE + "/") if path.startswith(CHAT_ROUTE + "/") else ""
+        chat_id = chat_id_from_path(self.router.url.path)  # the route owns the open chat
         await self._refresh()
         await self._open(chat_id)
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from pathlib import Path
-from typing import TypedDict
 
 import reflex as rx
 from sqlmodel import Session
 
-from azera.config import get_settings
 from azera.conversation.replies import Mode, ReplyEvent, generate_reply
 from azera.db.engine import in_db
-from azera.db.models import JournalEntry, epoch
 from azera.errors import ServiceError
 from azera.llm.base import BackendError
 from azera.llm.registry import default_model
@@ -23,109 +18,10 @@ from azera.services import chats as chat_service
 from azera.services import messages as message_service
 from azera.services.personas import get_persona
 from azera.state import inputs
+from azera.state.chat_rows import DraftRow, MessageRow, chat_id_from_path, read_drafts, read_messages, recall_rows
 
 UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
 _stops: dict[str, asyncio.Event] = {}
-
-
-class RecallRow(TypedDict):
-    """A memory a reply was given, and why."""
-
-    text: str
-    kind: str
-    created_at: str
-    why: str
-
-
-class MessageRow(TypedDict):
-    """A message as the chat page shows it."""
-
-    id: str
-    role: str
-    content: str
-    thinking: str
-    status: str
-    model: str
-    position: str
-    previous_id: str
-    next_id: str
-    recalled: list[RecallRow]
-
-
-def _recall_rows(recalled: list[dict]) -> list[RecallRow]:
-    rows = []
-    for item in recalled:
-        sources = ", ".join(f"{name} {score:.3g}" for name, score in item.get("sources", {}).items())
-        why = f"fused {item.get('score', 0):.4f} ({sources})"
-        rows.append(RecallRow(text=item["text"], kind=item["kind"], created_at=item["created_at"], why=why))
-    return rows
-
-
-class DraftRow(TypedDict):
-    """A journal-mode draft as the chat page shows it."""
-
-    id: str
-    kind: str
-    content: str
-    image_url: str
-    time: str
-
-
-def backend_base() -> str:
-    """The prefix of backend URLs in pages: '' in production (one origin, so the login cookie goes along).
-
-    In ``--dev`` mode pages come from another port, so it is the backend's own URL.
-    """
-    settings = get_settings()
-    return "" if settings.frontend_port == settings.backend_port else rx.config.get_config().api_url
-
-
-def media_url(relative: str) -> str:
-    """Where the browser fetches a media file (the backend serves /api/media/)."""
-    return f"{backend_base()}{journal.MEDIA_URL}{relative}"
-
-
-def read_drafts(session: Session, chat_id: str) -> list[DraftRow]:
-    """The open journal session's drafts, oldest first."""
-    return [
-        DraftRow(
-            id=draft.id,
-            kind=draft.kind,
-            content=draft.content,
-            image_url=media_url(draft.media_path) if draft.media_path else "",
-            time=f"{datetime.fromtimestamp(epoch(draft.created_at)).astimezone():%H:%M}",
-        )
-        for draft in journal.list_drafts(session, chat_id)
-    ]
-
-
-def chat_id_from_path(path: str) -> str:
-    """The chat id in a ``/chat/<id>`` URL ('' elsewhere)."""
-    path = path.rstrip("/")
-    return path.removeprefix("/chat/") if path.startswith("/chat/") else ""
-
-
-def read_messages(session: Session, chat_id: str) -> list[MessageRow]:
-    """The active branch with each message's place among its alternatives."""
-    rows = []
-    for message in message_service.active_branch(session, chat_service.get_chat(session, chat_id)):
-        alternatives = [m.id for m in message_service.siblings(session, message)]
-        index = alternatives.index(message.id)
-        rows.append(
-            MessageRow(
-                id=message.id,
-                role=message.role,
-                content=message.content,
-                thinking=message.thinking,
-                status=message.status,
-                model=message.model,
-                position=f"{index + 1}/{len(alternatives)}" if len(alternatives) > 1 else "",
-                previous_id=alternatives[index - 1] if index > 0 else "",
-                next_id=alternatives[index + 1] if index + 1 < len(alternatives) else "",
-                recalled=_recall_rows(message.recalled or []),
-            )
-        )
-    return rows
 
 
 class ConversationState(rx.State):
@@ -147,7 +43,6 @@ class ConversationState(rx.State):
     focus: int = 0
     journal_mode: bool = False
     drafts: list[DraftRow] = []
-    compiling: bool = False
 
     @rx.var
     def model_label(self) -> str:
@@ -287,7 +182,7 @@ class ConversationState(rx.State):
                         self._show_partial(reply)
                 elif reply.kind == "done":
                     async with self:
-                        await self._reload()
+                        await self._show_final(reply)
                         self.streaming, self.reply_id = False, ""
                     if reply.error:
                         yield rx.toast.error(f"The reply failed: {reply.error}")
@@ -302,75 +197,21 @@ class ConversationState(rx.State):
                 self.streaming = False
                 self.reply_id = ""
 
+    async def _show_final(self, reply: ReplyEvent) -> None:
+        """The finished reply, from the done event (no reload of the chat)."""
+        if not self.messages or self.messages[-1]["id"] != reply.reply_id:
+            await self._reload()  # the page moved on meanwhile
+            return
+        last = dict(self.messages[-1])
+        last.update(content=reply.content, thinking=reply.thinking, status=reply.status)
+        last["recalled"] = recall_rows(reply.recalled)
+        self.messages = [*self.messages[:-1], MessageRow(**last)]  # type: ignore[typeddict-item]
+
     def _show_partial(self, reply: ReplyEvent) -> None:
         if self.messages and self.messages[-1]["id"] == reply.reply_id:
             last = dict(self.messages[-1])
             last["content"], last["thinking"] = reply.content, reply.thinking
             self.messages = [*self.messages[:-1], MessageRow(**last)]  # type: ignore[typeddict-item]
-
-    @rx.event
-    async def start_journal(self):
-        """Enter journal mode: the persona stops replying and messages become drafts."""
-        if self.streaming:
-            return rx.toast.warning("Wait for the reply to finish first")
-        chat_id = self.chat_id
-        await in_db(lambda session: journal.start_journal(session, chat_id))
-        await self._reload()
-        return rx.toast.info("Journal mode: each message is kept as a draft until you press Done")
-
-    @rx.event
-    async def cancel_journal(self):
-        """Leave journal mode and discard the drafts."""
-        chat_id = self.chat_id
-        try:
-            count = await in_db(lambda session: journal.cancel_journal(session, chat_id))
-        except ServiceError as error:
-            return rx.toast.error(str(error))
-        await self._reload()
-        return rx.toast.info(f"Journal mode ended; {count} draft(s) discarded")
-
-    @rx.event(background=True)
-    async def finish_journal(self):
-        """Compile the drafts into a titled journal article (entry + memory) and leave journal mode."""
-        async with self:
-            if self.compiling:
-                return
-            self.compiling, chat_id = True, self.chat_id
-        try:
-            result = await runtime().compile_journal_now(chat_id)
-            if result.id:
-                title = await in_db(lambda session: session.get(JournalEntry, result.id).title)
-                yield rx.toast.success(f"Saved to the journal: {title}")
-            else:
-                yield rx.toast.info(result.reason)
-        except ServiceError as error:
-            yield rx.toast.error(str(error))
-        finally:
-            async with self:
-                self.compiling = False
-                await self._reload()
-
-    @rx.event
-    async def upload_journal_image(self, files: list[rx.UploadFile]):
-        """Keep uploaded images as journal drafts (checked by content: PNG, JPEG, GIF or WebP)."""
-        chat_id = self.chat_id
-        try:
-            files = inputs.uploads(files)
-        except ServiceError as error:
-            return rx.toast.error(str(error))
-        for upload in files:
-            data = await upload.read(journal.MAX_IMAGE_BYTES + 1)
-            name = Path(upload.name or upload.filename or "image").name
-
-            def add(session: Session, data: bytes = data, name: str = name) -> None:
-                journal.add_image_draft(session, chat_id, data, caption=name)
-
-            try:
-                await in_db(add)
-            except ServiceError as error:
-                return rx.toast.error(f"{name}: {error}")
-        await self._reload()
-        return None
 
     @rx.event
     def stop(self):

@@ -13,7 +13,7 @@ from azera.mind.journal_mode import MEDIA_URL
 from azera.mind.loop import Stage
 from azera.mind.writing import Written
 from azera.runtime import runtime
-from azera.state.conversation import backend_base
+from azera.state.chat_rows import backend_base
 from azera.state.writings import WritingsState
 
 

@@ -108,7 +108,7 @@ FORGED = [
     ("azera.state.conversation.ConversationState", "regenerate", {"message_id": 7}),
     ("azera.state.conversation.ConversationState", "send", {"form_data": "not a form"}),
     ("azera.state.conversation.ConversationState", "send", {"form_data": {"message": "\ud800"}}),
-    ("azera.state.conversation.ConversationState", "upload_journal_image", {"files": [{"path": "/etc/passwd"}]}),
+    ("azera.state.journal_mode.JournalModeState", "upload_image", {"files": [{"path": "/etc/passwd"}]}),
     ("azera.state.conversation.ConversationState", "set_model", {"model": "../../../{victim}/secret"}),
     ("azera.state.personas.PersonaState", "restore", {"number": "../../etc/passwd"}),
     ("azera.state.personas.PersonaState", "select", {"persona_id": None}),
