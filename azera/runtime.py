@@ -81,33 +81,30 @@ class Runtime:
         persona = await in_db(lambda session: get_persona(session, persona_id))
         return persona, persona.model or default_model()
 
+    async def _writer(self, persona: Persona, model: str) -> dict:
+        """What every writing of the mind is given: who writes, with which model, and the memory."""
+        memory = await asyncio.to_thread(self.memory)
+        return {
+            "persona_id": persona.id,
+            "persona_name": persona.name,
+            "backend": self.backend,
+            "model": model,
+            "memory": memory,
+        }
+
     async def dream_now(self, persona_id: str, now: float | None = None) -> Written:
         """Write one dream for a persona now (the CLI, the Dreams page and the tick loop)."""
         persona, model = await self._persona_and_model(persona_id)
-        return await write_dream(
-            persona_id=persona.id,
-            persona_name=persona.name,
-            backend=self.backend,
-            model=model,
-            memory=await asyncio.to_thread(self.memory),
-            created_at=_moment(now),
-        )
+        return await write_dream(**await self._writer(persona, model), created_at=_moment(now))
 
     async def reflect_now(self, persona_id: str, now: float | None = None, source: str = "manual") -> Written:
         """Write one journal reflection for a persona now (the Journal page, the API, the CLI and the loop)."""
         persona, model = await self._persona_and_model(persona_id)
         if not persona.memory_enabled:
             return Written(reason=f"{persona.name} has memory switched off: it keeps no journal", outcome="off")
-        return await write_reflection(
-            persona_id=persona.id,
-            persona_name=persona.name,
-            backend=self.backend,
-            model=model,
-            memory=await asyncio.to_thread(self.memory),
-            source=source,
-            now=now,
-            fallback_mood=self.mind.get(persona.id).mood,
-        )
+        fallback_mood = (await asyncio.to_thread(self.mind.get, persona.id)).mood
+        writer = await self._writer(persona, model)
+        return await write_reflection(**writer, source=source, now=now, fallback_mood=fallback_mood)
 
     async def compile_journal_now(self, chat_id: str, now: float | None = None) -> Written:
         """Compile a chat's journal-mode drafts into an article, with its persona's model."""

@@ -8,17 +8,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from azera.api.login import add_login_routes
+from azera.api.schemas import (
+    AllMentalStates,
+    DreamOut,
+    EntryOut,
+    Health,
+    ImportOut,
+    MentalStateOut,
+    MoodChange,
+    ReflectRequest,
+)
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import check_records
@@ -30,37 +38,25 @@ from azera.runtime import runtime
 from azera.services.personas import get_persona, list_personas
 
 
-class MoodChange(BaseModel):
-    """Body of POST /api/status/mood."""
-
-    persona: str = Field(default="azera", max_length=64)
-    mood: str = Field(max_length=32)
-
-
-class ReflectRequest(BaseModel):
-    """Body of POST /api/journal/trigger."""
-
-    persona: str = Field(default="azera", max_length=64)
-
-
 def _fail(error: ServiceError) -> HTTPException:
     return HTTPException(status_code=404 if isinstance(error, NotFoundError) else 400, detail=str(error))
 
 
-def _dream(dream: Dream) -> dict[str, Any]:
-    return dream.model_dump(exclude={"digest"}) | {"created_at": dream.created_at.isoformat()}
+def _dream(dream: Dream) -> DreamOut:
+    return DreamOut.model_validate(dream.model_dump())
 
 
-def _entry(entry: JournalEntry) -> dict[str, Any]:
-    return entry.model_dump(exclude={"digest"}) | {"created_at": entry.created_at.isoformat()}
+def _entry(entry: JournalEntry) -> EntryOut:
+    return EntryOut.model_validate(entry.model_dump())
 
 
-def _status(persona_id: str) -> dict[str, Any]:
+def _status(persona_id: str) -> MentalStateOut:
     state = runtime().mind.get(persona_id)
-    return dataclasses.asdict(state) | {
-        "dreaming": persona_id in runtime().dreamer.busy,
-        "reflecting": persona_id in runtime().reflector.busy,
-    }
+    return MentalStateOut(
+        **dataclasses.asdict(state),
+        dreaming=persona_id in runtime().dreamer.busy,
+        reflecting=persona_id in runtime().reflector.busy,
+    )
 
 
 def _ai_persona(session: Session, persona_id: str) -> str:
@@ -91,16 +87,16 @@ async def _read_archive(request: Request) -> bytes:
 
 def _add_mind_routes(api: FastAPI) -> None:
     @api.get("/api/status")
-    async def status(persona: str = Query(default="", max_length=64)) -> dict[str, Any]:
+    async def status(persona: str = Query(default="", max_length=64)) -> MentalStateOut | AllMentalStates:
         """The mental state of one AI persona, or of all of them."""
         if persona:
             await _check_persona(persona)
             return await asyncio.to_thread(_status, persona)
         ids = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
-        return {"personas": await asyncio.to_thread(lambda: [_status(persona_id) for persona_id in ids])}
+        return AllMentalStates(personas=await asyncio.to_thread(lambda: [_status(persona_id) for persona_id in ids]))
 
     @api.post("/api/status/mood")
-    async def set_mood(change: MoodChange) -> dict[str, Any]:
+    async def set_mood(change: MoodChange) -> MentalStateOut:
         """Put a persona in one of the eight moods."""
         persona_id = await _check_persona(change.persona)
         try:
@@ -114,7 +110,7 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
     finder = find_dreams if kind == "dream" else find_entries
     shape = _dream if kind == "dream" else _entry
 
-    async def listing(query: str, persona: str, limit: int) -> list[dict[str, Any]]:
+    async def listing(query: str, persona: str, limit: int) -> list[DreamOut] | list[EntryOut]:
         if persona:
             await _check_persona(persona)
         rows = await in_db(lambda session: finder(session, query=query, persona_id=persona, limit=limit))
@@ -123,7 +119,7 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
     @api.get(prefix, name=f"list_{kind}")
     async def list_all(
         persona: str = Query(default="", max_length=64), limit: int = Query(default=50, ge=1, le=500)
-    ) -> list[dict[str, Any]]:
+    ) -> list[DreamOut] | list[EntryOut]:
         """Newest first, optionally one persona's."""
         return await listing("", persona, limit)
 
@@ -132,7 +128,7 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
         q: str = Query(default="", max_length=200),
         persona: str = Query(default="", max_length=64),
         limit: int = Query(default=50, ge=1, le=500),
-    ) -> list[dict[str, Any]]:
+    ) -> list[DreamOut] | list[EntryOut]:
         """Those containing every word of ``q``."""
         if not q.strip():
             raise HTTPException(status_code=400, detail="Give something to search for: ?q=words")
@@ -143,7 +139,7 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
         request: Request,
         persona: str = Query(default="azera", max_length=64),
         filename: str = Query(default="", max_length=200),
-    ) -> dict[str, Any]:
+    ) -> ImportOut:
         """Import a JSON or markdown archive (the raw file as the body); already-present items are skipped."""
         data = await _read_archive(request)
         if not filename and "markdown" in request.headers.get("content-type", ""):
@@ -154,12 +150,12 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
             )
         except ServiceError as error:
             raise _fail(error) from error
-        return {"imported": report.imported, "duplicates": report.duplicates, "ids": report.ids}
+        return ImportOut(imported=report.imported, duplicates=report.duplicates, ids=report.ids)
 
 
 def _add_journal_routes(api: FastAPI) -> None:
     @api.post("/api/journal/trigger", status_code=201)
-    async def trigger(request: ReflectRequest) -> dict[str, Any]:
+    async def trigger(request: ReflectRequest) -> EntryOut:
         """Write a reflection now (waits for the model, a few seconds on the embedded one)."""
         persona_id = await _check_persona(request.persona)
         result = await runtime().reflector.run_now(persona_id, runtime().reflect_now)
@@ -219,10 +215,10 @@ def build_api() -> FastAPI:
     _add_error_handlers(api)
 
     @api.get("/health")
-    async def health() -> dict[str, str]:
+    async def health() -> Health:
         """Liveness for container health checks: "ok" or "degraded", nothing private."""
         records = await asyncio.to_thread(check_records)
-        return {"status": "ok" if records.ok else "degraded"}
+        return Health(status="ok" if records.ok else "degraded")
 
     _add_mind_routes(api)
     _add_archive_routes(api, "dream", "/api/dreams")

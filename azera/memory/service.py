@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, Memory, epoch, utcnow
-from azera.errors import NotFoundError, ServiceError
+from azera.db.rows import require
+from azera.errors import ServiceError
 from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
 from azera.memory.indexing import answered_memories, indexed_forms
@@ -196,9 +197,7 @@ class MemoryService:
     def delete(self, memory_id: str) -> None:
         """Delete a memory from SQL and every index."""
         with session_scope() as session:
-            memory = session.get(Memory, memory_id)
-            if memory is None:
-                raise NotFoundError(f"Unknown memory '{memory_id}'")
+            memory = require(session, Memory, memory_id, "memory")
             message_id = memory.message_id
             session.delete(memory)
         # SQL is the truth: recall skips index hits without a row, and a reindex drops them.
@@ -217,9 +216,7 @@ class MemoryService:
         if tier is not None and tier not in TIERS:
             raise ServiceError(f"Unknown memory tier '{tier}' (one of {', '.join(TIERS)})")
         with session_scope() as session:
-            memory = session.get(Memory, memory_id)
-            if memory is None:
-                raise NotFoundError(f"Unknown memory '{memory_id}'")
+            memory = require(session, Memory, memory_id, "memory")
             if text is not None:
                 if not text.strip():
                     raise ServiceError("A memory needs some text")

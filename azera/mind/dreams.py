@@ -14,7 +14,7 @@ from azera.llm.base import BackendError, ChatBackend, complete
 from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
 from azera.mind.state import MentalState
-from azera.mind.writing import Written, digest, themes_of, usable
+from azera.mind.writing import Written, store_with_memory, themes_of, usable
 
 log = logging.getLogger(__name__)
 LOW_ENERGY = 0.3
@@ -64,7 +64,6 @@ def save_dream(
     created_at: datetime | None = None,
 ) -> tuple[Dream, str]:
     """Store a dream and the memory it becomes (same transaction); returns the dream and the memory id."""
-    created_at = created_at or utcnow()
     dream = Dream(
         persona_id=persona_id,
         title=title[:200],
@@ -72,15 +71,9 @@ def save_dream(
         emotion=emotion[:32],
         themes=themes,
         source=source,
-        digest=digest(persona_id, content),
-        created_at=created_at,
+        created_at=created_at or utcnow(),
     )
-    session.add(dream)
-    session.flush()
-    memory = MemoryService.record(
-        session, text=content, persona_id=persona_id, kind="dream", source=f"dream {dream.id}", created_at=created_at
-    )
-    return dream, memory.id
+    return dream, store_with_memory(session, dream, kind="dream", memory_text=content)
 
 
 async def write_dream(

@@ -19,7 +19,7 @@ from azera.db.models import Chat, ChatMessage, Dream, JournalEntry, epoch, utcno
 from azera.llm.base import BackendError, ChatBackend, complete
 from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
-from azera.mind.writing import Written, digest, usable
+from azera.mind.writing import Written, store_with_memory, usable
 
 log = logging.getLogger(__name__)
 MATERIAL_WINDOW_SECONDS = 24 * 3600
@@ -58,7 +58,6 @@ def save_entry(
     created_at: datetime | None = None,
 ) -> tuple[JournalEntry, str]:
     """Store a journal entry and the memory it becomes (same transaction); returns it and the memory id."""
-    created_at = created_at or utcnow()
     entry = JournalEntry(
         persona_id=persona_id,
         title=title[:200],
@@ -67,23 +66,10 @@ def save_entry(
         insights=insights,
         kind=kind,
         source=source,
-        digest=digest(persona_id, content),
-        created_at=created_at,
+        created_at=created_at or utcnow(),
     )
-    session.add(entry)
-    session.flush()
-    text = f"{entry.title}\n\n{content}"
-    if insights:
-        text += "\n\nInsights: " + "; ".join(insights)
-    memory = MemoryService.record(
-        session,
-        text=text[:20_000],
-        persona_id=persona_id,
-        kind="journal",
-        source=f"journal {entry.id}",
-        created_at=created_at,
-    )
-    return entry, memory.id
+    text = f"{entry.title}\n\n{content}" + ("\n\nInsights: " + "; ".join(insights) if insights else "")
+    return entry, store_with_memory(session, entry, kind="journal", memory_text=text)
 
 
 def recent_material(persona_id: str, since: float, limit: int = MATERIAL_MESSAGES) -> list[str]:

@@ -8,7 +8,11 @@ import hashlib
 import re
 from typing import Literal
 
+from sqlmodel import Session
+
+from azera.db.models import Dream, JournalEntry
 from azera.memory.lexical import STOPWORDS
+from azera.memory.service import MAX_MEMORY_CHARS, MemoryService
 
 MIN_CHARS = 40
 
@@ -44,3 +48,19 @@ def digest(persona_id: str, content: str) -> str:
     """What makes two dreams or entries the same one (imports are idempotent on it)."""
     normal = " ".join(content.split())
     return hashlib.sha256(f"{persona_id}\n{normal}".encode()).hexdigest()
+
+
+def store_with_memory(session: Session, row: Dream | JournalEntry, *, kind: str, memory_text: str) -> str:
+    """Add a dream or journal entry and the memory it becomes, in the caller's transaction; returns the memory id."""
+    row.digest = digest(row.persona_id, row.content)
+    session.add(row)
+    session.flush()
+    memory = MemoryService.record(
+        session,
+        text=memory_text[:MAX_MEMORY_CHARS],
+        persona_id=row.persona_id,
+        kind=kind,
+        source=f"{kind} {row.id}",
+        created_at=row.created_at,
+    )
+    return memory.id

@@ -6,6 +6,7 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatGroup, ChatMessage, ChatTag, Memory, Tag, utcnow
+from azera.db.rows import require
 from azera.db.search import contains
 from azera.errors import NotFoundError, ServiceError
 from azera.services.personas import get_persona
@@ -66,9 +67,7 @@ def create_group(session: Session, name: str) -> ChatGroup:
 
 def delete_group(session: Session, group_id: int) -> None:
     """Delete a group; its chats move to "General", which cannot be deleted."""
-    group = session.get(ChatGroup, group_id)
-    if group is None:
-        raise NotFoundError(f"Unknown group {group_id}")
+    group = require(session, ChatGroup, group_id, "group")
     if group.name == DEFAULT_GROUP:
         raise ServiceError(f"The '{DEFAULT_GROUP}' group cannot be deleted")
     fallback = default_group(session)
@@ -96,10 +95,7 @@ def create_tag(session: Session, name: str) -> Tag:
 
 def get_chat(session: Session, chat_id: str) -> Chat:
     """A chat by id."""
-    chat = session.get(Chat, chat_id)
-    if chat is None:
-        raise NotFoundError(f"Unknown chat '{chat_id}'")
-    return chat
+    return require(session, Chat, chat_id, "chat")
 
 
 def create_chat(
@@ -115,8 +111,8 @@ def create_chat(
         raise ServiceError(f"'{ai_persona_id}' is not an AI persona")
     if get_persona(session, user_persona_id).kind != "user":
         raise ServiceError(f"'{user_persona_id}' is not a user persona")
-    if group_id is not None and session.get(ChatGroup, group_id) is None:
-        raise NotFoundError(f"Unknown group {group_id}")
+    if group_id is not None:
+        require(session, ChatGroup, group_id, "group")
     chat = Chat(
         title=_clean_label(title, "title", MAX_TITLE),
         ai_persona_id=ai_persona_id,
@@ -161,8 +157,7 @@ def set_chat_personas(
 def set_chat_group(session: Session, chat_id: str, group_id: int) -> Chat:
     """Move a chat into a group."""
     chat = get_chat(session, chat_id)
-    if session.get(ChatGroup, group_id) is None:
-        raise NotFoundError(f"Unknown group {group_id}")
+    require(session, ChatGroup, group_id, "group")
     chat.group_id = group_id
     return _touch(session, chat)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatMessage, utcnow
-from azera.errors import NotFoundError, ServiceError
+from azera.db.rows import require
+from azera.errors import ServiceError
 from azera.services.chats import get_chat
 
 MAX_MESSAGE_CHARS = 16_000
@@ -23,10 +24,7 @@ def clean_message(text: str) -> str:
 
 def get_message(session: Session, message_id: str) -> ChatMessage:
     """A message by id."""
-    message = session.get(ChatMessage, message_id)
-    if message is None:
-        raise NotFoundError(f"Unknown message '{message_id}'")
-    return message
+    return require(session, ChatMessage, message_id, "message")
 
 
 def chat_messages(session: Session, chat_id: str) -> list[ChatMessage]:

@@ -1,0 +1,82 @@
+"""What the REST API takes and answers: typed models, so ``/api/docs`` shows the real shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    """``GET /health``: for container health checks; nothing private."""
+
+    status: str = Field(description='"ok", or "degraded" when the database does not answer')
+
+
+class MoodChange(BaseModel):
+    """Body of POST /api/status/mood."""
+
+    persona: str = Field(default="azera", max_length=64)
+    mood: str = Field(max_length=32)
+
+
+class ReflectRequest(BaseModel):
+    """Body of POST /api/journal/trigger."""
+
+    persona: str = Field(default="azera", max_length=64)
+
+
+class MentalStateOut(BaseModel):
+    """An AI persona's mental state, and whether it is writing right now."""
+
+    persona_id: str
+    mood: str
+    valence: float
+    arousal: float
+    energy: float
+    focus: float
+    last_interaction: float = Field(description="epoch seconds of the last exchange (0: never)")
+    updated: float
+    dreaming: bool
+    reflecting: bool
+
+
+class AllMentalStates(BaseModel):
+    """``GET /api/status`` without a persona: every AI persona."""
+
+    personas: list[MentalStateOut]
+
+
+class DreamOut(BaseModel):
+    """A dream."""
+
+    id: str
+    persona_id: str
+    title: str
+    content: str
+    emotion: str
+    themes: list[str]
+    source: str
+    created_at: datetime
+
+
+class EntryOut(BaseModel):
+    """A journal entry: a reflection, an imported entry or a compiled journal-mode article."""
+
+    id: str
+    persona_id: str
+    title: str
+    content: str
+    mood: str
+    insights: list[str]
+    kind: str
+    source: str
+    created_at: datetime
+
+
+class ImportOut(BaseModel):
+    """What an archive import did."""
+
+    imported: int
+    duplicates: int
+    ids: list[str]
