@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_server import JsonHandler, serve
 
 CLAUSE = re.compile(r"^(\w+)\s*(=|!=|<|>|IN)\s*(.+)$")
 
@@ -57,20 +57,11 @@ def _matches(document: dict, expression: str, filterable: list[str]) -> bool:
     return True
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     state: MeiliState
 
-    def log_message(self, *args: object) -> None:
-        return
-
     def _send(self, status: int, payload: object) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload)
 
     def _error(self, status: int, code: str, message: str) -> None:
         self._send(
@@ -104,8 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length)) if length else None
+        return self.read_json()
 
     def _authorised(self) -> bool:
         if self.state.api_key and self.headers.get("Authorization") != f"Bearer {self.state.api_key}":
@@ -191,16 +181,16 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server names)
         self._route("GET")
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 (http.server names)
         self._route("POST")
 
-    def do_PATCH(self) -> None:
+    def do_PATCH(self) -> None:  # noqa: N802 (http.server names)
         self._route("PATCH")
 
-    def do_DELETE(self) -> None:
+    def do_DELETE(self) -> None:  # noqa: N802 (http.server names)
         self._route("DELETE")
 
 
@@ -208,11 +198,5 @@ class _Handler(BaseHTTPRequestHandler):
 def meili_server(api_key: str = "") -> Iterator[tuple[str, MeiliState]]:
     """Run the server on a free loopback port; yields its URL and state."""
     state = MeiliState(api_key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Handler,), {"state": state}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler, state) as url:
+        yield url, state

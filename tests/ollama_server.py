@@ -7,11 +7,11 @@ format: JSON bodies, NDJSON streams with chunked transfer encoding, ``{"error": 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.local_server import JsonHandler, serve
 
 EMBED_DIM = 8
 
@@ -47,24 +47,14 @@ class OllamaState:
         self.token_delay = 0.0
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JsonHandler):
     state: OllamaState
 
-    def log_message(self, *args: object) -> None:  # quiet
-        return
-
     def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}") if length else {}
+        return self.read_json({}) or {}
 
     def _json(self, status: int, payload: dict | None) -> None:
-        data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload, "application/json; charset=utf-8")
 
     def _stream(self, lines: Iterator[dict], *, break_after: int | None = None) -> None:
         self.send_response(200)
@@ -82,7 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server names)
         if self.path == "/api/tags":
             self._json(200, {"models": list(self.state.models.values())})
         elif self.path in ("/", "/api/version"):
@@ -90,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not found"})
 
-    def do_DELETE(self) -> None:
+    def do_DELETE(self) -> None:  # noqa: N802 (http.server names)
         body = self._body()
         name = body.get("model") or body.get("name")
         if self.path != "/api/delete":
@@ -101,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": f"model '{name}' not found"})
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 (http.server names)
         body = self._body()
         handler = {"/api/chat": self._chat, "/api/pull": self._pull, "/api/embed": self._embed}.get(self.path)
         if handler is None:
@@ -172,12 +162,5 @@ class _Handler(BaseHTTPRequestHandler):
 def ollama_server() -> Iterator[tuple[str, OllamaState]]:
     """Run the server on a free loopback port; yields its URL and state."""
     state = OllamaState()
-    handler = type("Handler", (_Handler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_Handler, state) as url:
+        yield url, state

@@ -1,0 +1,63 @@
+"""Memories, Dreams and Settings (API tokens) page states, called as the framework calls them.
+
+Each handler refuses what the page never offered (an id it did not show, a value of the wrong type)
+with a toast, and changes nothing.
+"""
+
+from azera.db.engine import session_scope
+from azera.db.models import Memory
+from azera.memory.service import MemoryService
+from azera.services import auth
+from azera.state.dreams import DreamsState
+from azera.state.memories import MemoriesState
+from azera.state.tokens import TokensState
+
+
+def _memory(text: str) -> str:
+    with session_scope() as session:
+        return MemoryService.record(session, text=text, persona_id="azera", kind="fact").id
+
+
+async def test_memories_page_acts_only_on_what_it_shows(prepared) -> None:
+    shown = _memory("My sister Ingrid lives in Trondheim.")
+    state = MemoriesState()
+    await state.load()
+    assert [row["id"] for row in state.rows] == [shown]
+    hidden = _memory("Added after the page was loaded.")
+    assert "not one of the choices shown" in str(await state.delete(hidden))
+    assert "not one of the choices shown" in str(await state.move(shown, "the bin"))
+    await state.move(shown, "archive")
+    with session_scope() as session:
+        assert session.get(Memory, shown).tier == "archive"
+        assert session.get(Memory, hidden) is not None
+    assert "must be text" in str(await state.set_query(12345))
+    assert "The date is longer than 10" in str(await state.set_since("0001-01-01T00:00:00+14:00"))
+    assert "written YYYY-MM-DD" in str(await state.set_until("24/11/2026"))
+    assert state.since == ""
+
+
+async def test_dreams_page_refuses_what_it_did_not_offer(prepared) -> None:
+    state = DreamsState()
+    await state.load()
+    assert "not one of the choices shown" in str(state.set_persona("protag"))
+    assert state.persona == "azera"
+    assert "must be text" in str(await state.set_query(["lighthouse"]))
+
+
+async def test_api_tokens_are_made_shown_once_and_revoked(prepared) -> None:
+    state = TokensState()
+    await state.load()
+    assert "Give the token a name" in str(await state.create())
+    state.set_new_name("phone app")
+    await state.create()
+    secret = state.created_secret
+    assert secret.startswith("azera_") and [row["name"] for row in state.tokens] == ["phone app"]
+    with session_scope() as session:
+        assert auth.api_token_valid(session, secret)
+    assert "not one of the choices shown" in str(await state.revoke("someone-elses"))
+    await state.revoke(state.tokens[0]["id"])
+    assert state.tokens == []
+    with session_scope() as session:
+        assert not auth.api_token_valid(session, secret)
+    await state.load()
+    assert state.created_secret == ""
