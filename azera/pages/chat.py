@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from azera.components.chat.composer import composer, mind_bars, model_controls
+from azera.components.chat.journal import journal_banner
+from azera.components.chat.messages import message_list
 from azera.components.dialogs import confirm_delete
-from azera.components.messages import composer, journal_banner, message_list, mind_bars, model_controls
 from azera.components.shell import ACCENT, shell
 from azera.state.chats import ChatRow, ChatState, GroupSection, Option
 from azera.state.conversation import ConversationState
