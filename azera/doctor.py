@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from azera.config import get_settings
@@ -31,6 +32,28 @@ class LayerStatus:
 
 def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
+
+
+def database_answers() -> bool:
+    """One ``SELECT 1`` (the health check: cheap, quiet, nothing about the schema)."""
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+def check_indexing() -> LayerStatus:
+    """Memories waiting to be indexed (the tick loop indexes them; many waiting means indexing fails)."""
+    from azera.memory.service import MemoryService
+
+    waiting = MemoryService.waiting_count()
+    if not waiting:
+        return LayerStatus("memory indexing", "tick-loop stage", True, "every memory is indexed")
+    return LayerStatus(
+        "memory indexing", "tick-loop stage", False, f"{waiting} memories waiting to be indexed (the app retries)"
+    )
 
 
 def check_records() -> LayerStatus:
@@ -161,6 +184,7 @@ CHECKS: list[Callable[[], LayerStatus]] = [
     check_working_memory,
     check_chat_llm,
     check_embeddings,
+    check_indexing,
     check_voice,
     check_images,
 ]

@@ -17,6 +17,7 @@ from azera.db.engine import in_db
 from azera.db.models import Persona
 from azera.llm.base import ChatBackend
 from azera.llm.registry import build_backend, default_model
+from azera.memory.pending import PendingIndexer
 from azera.memory.registry import build_memory_service, build_working_memory
 from azera.memory.service import MemoryService
 from azera.memory.working import WorkingMemory
@@ -59,6 +60,7 @@ class Runtime:
             "reflection", self.mind, due=self._reflection_due, write=self._daily, last_time=last_daily_time
         )
         self.journal_keeper = JournalKeeper(self.compile_journal_now)
+        self.indexer = PendingIndexer(self.memory)
 
     # ---- memory ---------------------------------------------------------------------------------
     def memory(self) -> MemoryService | None:
@@ -126,8 +128,8 @@ class Runtime:
 
     # ---- the tick loop ----------------------------------------------------------------------------
     def stages(self) -> list[TickStage]:
-        """Dream, reflection and abandoned-journal stages, in that order."""
-        return [self.dreamer, self.reflector, self.journal_keeper]
+        """Dream, reflection, abandoned-journal and waiting-memory stages, in that order."""
+        return [self.dreamer, self.reflector, self.journal_keeper, self.indexer]
 
     async def run_tick_loop(self) -> None:
         """Load every persona's state, then tick once a second until cancelled (the app's lifespan task)."""

@@ -6,7 +6,17 @@ import pytest
 from azera.cli import main
 from azera.doctor import run_checks
 
-LAYERS = ["records", "semantic memory", "lexical memory", "working memory", "chat LLM", "embeddings", "voice", "images"]
+LAYERS = [
+    "records",
+    "semantic memory",
+    "lexical memory",
+    "working memory",
+    "chat LLM",
+    "embeddings",
+    "memory indexing",
+    "voice",
+    "images",
+]
 
 
 def test_doctor_reports_every_layer_and_passes_on_a_migrated_db(prepared, capsys: pytest.CaptureFixture) -> None:
@@ -17,6 +27,7 @@ def test_doctor_reports_every_layer_and_passes_on_a_migrated_db(prepared, capsys
     assert records["ok"] and records["implementation"] == "SQLite" and records["required"]
     lexical = report[2]
     assert lexical["ok"] and lexical["implementation"] == "SQLite FTS5"
+    assert report[6]["ok"] and report[6]["detail"] == "every memory is indexed"
 
 
 def test_doctor_fails_when_the_database_is_missing(capsys: pytest.CaptureFixture) -> None:

@@ -29,7 +29,7 @@ from azera.api.schemas import (
 )
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
-from azera.doctor import check_records
+from azera.doctor import database_answers
 from azera.errors import NotFoundError, ServiceError
 from azera.mind import journal_mode as journal
 from azera.mind.archive import MAX_ARCHIVE_BYTES, Kind, import_archive_async
@@ -217,8 +217,7 @@ def build_api() -> FastAPI:
     @api.get("/health")
     async def health() -> Health:
         """Liveness for container health checks: "ok" or "degraded", nothing private."""
-        records = await asyncio.to_thread(check_records)
-        return Health(status="ok" if records.ok else "degraded")
+        return Health(status="ok" if await asyncio.to_thread(database_answers) else "degraded")
 
     _add_mind_routes(api)
     _add_archive_routes(api, "dream", "/api/dreams")

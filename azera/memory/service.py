@@ -11,9 +11,10 @@ import dataclasses
 import hashlib
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from azera.config import get_settings
@@ -59,6 +60,7 @@ class MemoryService:
     ) -> None:
         self.embedder, self.semantic, self.lexical, self.working = embedder, semantic, lexical, working
         self.clock = clock
+        self.last_index_error = ""  # why the last indexing failed ('' after a success)
 
     # ---- writes -------------------------------------------------------------------------
     @staticmethod
@@ -147,18 +149,28 @@ class MemoryService:
                 self.lexical.upsert("chats", chat_items)
         except Exception as error:
             log.warning("indexing %d memories failed, they stay in SQL for a later retry: %s", len(items), error)
+            self.last_index_error = f"{type(error).__name__}: {error}"[:300]
             return 0
+        self.last_index_error = ""
         with session_scope() as session:
             for memory in session.exec(select(Memory).where(col(Memory.id).in_([i.id for i in items]))):
                 memory.indexed_at = utcnow()
                 session.add(memory)
         return len(items)
 
-    def index_pending(self, batch: int = 256) -> int:
-        """Index memories whose indexing failed or has not happened yet."""
+    def index_pending(self, batch: int = 256, older_than: float = 0.0) -> int:
+        """Index memories whose indexing failed or has not happened yet (made at least ``older_than`` s ago)."""
+        cutoff = datetime.fromtimestamp(self.clock() - older_than, UTC)
         with session_scope() as session:
-            ids = list(session.exec(select(Memory.id).where(col(Memory.indexed_at).is_(None)).limit(batch)))
+            waiting = select(Memory.id).where(col(Memory.indexed_at).is_(None), col(Memory.created_at) <= cutoff)
+            ids = list(session.exec(waiting.limit(batch)))
         return self.index(ids) if ids else 0
+
+    @staticmethod
+    def waiting_count() -> int:
+        """How many memories are not indexed yet."""
+        with session_scope() as session:
+            return session.exec(select(func.count()).select_from(Memory).where(col(Memory.indexed_at).is_(None))).one()
 
     @staticmethod
     def has_indexed_memories() -> bool:

@@ -190,6 +190,19 @@ def memories_page() -> rx.Component:
     """The memories page."""
     return rx.box(
         page_header("Memories", "Everything your personas can recall. SQL is the source of truth; indexes follow."),
+        rx.cond(
+            MemoriesState.waiting > 0,
+            rx.callout(
+                rx.text(
+                    MemoriesState.waiting,
+                    " memories are waiting to be indexed (recall finds them once they are)",
+                    rx.cond(MemoriesState.index_problem != "", ": " + MemoriesState.index_problem, "."),
+                ),
+                icon="hourglass",
+                color_scheme="amber",
+                id="index-waiting",
+            ),
+        ),
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("Browse", value="browse"), rx.tabs.trigger("Knowledge base", value="kb", id="kb-tab")

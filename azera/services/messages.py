@@ -120,3 +120,12 @@ def switch_branch(session: Session, message_id: str) -> Chat:
     chat.active_leaf_id = leaf.id
     session.add(chat)
     return chat
+
+
+def mark_interrupted(session: Session) -> int:
+    """Replies still 'streaming' when the app starts were cut by a crash: mark them 'interrupted'."""
+    cut = list(session.exec(select(ChatMessage).where(ChatMessage.status == "streaming")))
+    for message in cut:
+        message.status = "interrupted"
+        session.add(message)
+    return len(cut)

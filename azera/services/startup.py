@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import time
 
 from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import migrate, session_scope
 from azera.services import auth
 from azera.services.chats import ensure_defaults
+from azera.services.messages import mark_interrupted
 from azera.services.personas import SyncReport, sync_personas
 
 log = logging.getLogger(__name__)
@@ -52,3 +55,28 @@ def announce_owner() -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     link = auth.setup_link(f"http://{host}:{settings.frontend_port}")
     log.warning("No owner yet. Open this one-time link to set the owner's password:\n\n    %s\n", link)
+
+
+STAGING_MAX_AGE_SECONDS = 24 * 3600
+
+
+def recover_after_crash(now: float | None = None) -> tuple[int, int]:
+    """At the app's start: mark replies a crash cut off, and remove upload staging older than a day.
+
+    Returns (replies marked, staging folders removed). Only the app calls this: a CLI command run beside a
+    streaming reply must not mark it.
+    """
+    with session_scope() as session:
+        interrupted = mark_interrupted(session)
+    staging = get_settings().data_dir / "uploads"
+    cutoff = (now if now is not None else time.time()) - STAGING_MAX_AGE_SECONDS
+    removed = 0
+    for folder in staging.glob("*") if staging.is_dir() else []:
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    if interrupted or removed:
+        log.warning(
+            "after an interrupted run: %d replies marked interrupted, %d staging folders removed", interrupted, removed
+        )
+    return interrupted, removed

@@ -19,7 +19,7 @@ from azera.config import get_settings
 from azera.db.engine import in_db
 from azera.errors import ServiceError
 from azera.memory import documents
-from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
+from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS, MemoryService
 from azera.runtime import runtime
 from azera.services.personas import list_personas
 from azera.state import inputs
@@ -70,6 +70,8 @@ class MemoriesState(rx.State):
     kb_busy: bool = False
     kb_progress: int = 0
     kb_status: str = ""
+    waiting: int = 0
+    index_problem: str = ""
 
     @rx.var
     def kinds(self) -> list[str]:
@@ -103,6 +105,8 @@ class MemoriesState(rx.State):
             return memories, ids, documents.list_documents(session, persona)
 
         memories, self.personas, docs = await in_db(read)
+        self.waiting = await asyncio.to_thread(MemoryService.waiting_count)
+        self.index_problem = runtime().indexer.problem
         self.rows = [
             MemoryRow(
                 id=m.id,

@@ -75,11 +75,18 @@ def recalled_block(message: MessageRow) -> rx.Component:
 
 
 def status_badge(message: MessageRow) -> rx.Component:
-    """Marks a reply that was stopped or failed."""
+    """Marks a reply that was stopped, failed, or cut off by a crash."""
     return rx.match(
         message["status"],
         ("stopped", rx.badge("stopped", color_scheme="amber", class_name="status-badge")),
         ("error", rx.badge("failed", color_scheme="red", class_name="status-badge")),
+        (
+            "interrupted",
+            rx.tooltip(
+                rx.badge("interrupted", color_scheme="orange", class_name="status-badge"),
+                content="Azera stopped while writing this; regenerate to write it again",
+            ),
+        ),
         rx.fragment(),
     )
 

@@ -1,0 +1,89 @@
+"""After a crash: waiting memories are indexed without a command, cut replies are marked, stale uploads go."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from azera.db.engine import session_scope
+from azera.db.models import ChatMessage, Memory, utcnow
+from azera.memory.pending import PendingIndexer
+from azera.memory.service import MemoryService
+from azera.runtime import runtime
+from azera.services import chats, messages
+from azera.services.startup import recover_after_crash
+
+
+def _unindexed(text: str, age_seconds: float) -> str:
+    with session_scope() as session:
+        memory = MemoryService.record(session, text=text, persona_id="azera", kind="fact")
+        memory.created_at = utcnow() - timedelta(seconds=age_seconds)
+        session.add(memory)
+        return memory.id
+
+
+async def test_waiting_memories_are_indexed_by_the_tick_loop_stage(prepared, monkeypatch) -> None:
+    monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
+    from azera.config import get_settings
+
+    get_settings.cache_clear()
+    stranded = _unindexed("The spare key is under the blue flowerpot.", age_seconds=600)
+    fresh = _unindexed("Just said this a second ago.", age_seconds=0)  # its reply pipeline indexes it
+    service = runtime().memory()
+    assert service.retrieve("where is the spare key", persona_id="azera") == []  # never indexed: never recalled
+    indexer = runtime().indexer
+    assert indexer in runtime().stages()
+    await indexer.stage(time.time())
+    await indexer.wait()
+    with session_scope() as session:
+        assert session.get(Memory, stranded).indexed_at is not None
+        assert session.get(Memory, fresh).indexed_at is None
+    assert [m.id for m in service.retrieve("where is the spare key", persona_id="azera")] == [stranded]
+
+
+async def test_indexing_failures_back_off_and_say_why(prepared) -> None:
+    class Broken:
+        last_index_error = ""
+
+        def index_pending(self, batch: int, older_than: float) -> int:
+            self.last_index_error = "RuntimeError: the vector store is locked"
+            return 0
+
+    indexer = PendingIndexer(lambda: Broken())
+    await indexer.stage(1000.0)
+    await indexer.wait()
+    assert indexer.problem == "RuntimeError: the vector store is locked"
+    await indexer.stage(1010.0)  # within the back-off: nothing starts
+    assert indexer._task.done()
+    await indexer.stage(1031.0)
+    await indexer.wait()
+    assert indexer._next == pytest.approx(1031.0 + 60)  # 30 s, then 60 s, … up to 30 minutes
+
+
+def test_a_reply_cut_by_a_crash_is_marked_interrupted_at_start(prepared) -> None:
+    with session_scope() as session:
+        chat = chats.create_chat(session, ai_persona_id="azera")
+        user = messages.add_user_message(session, chat.id, "Tell me a long story.")
+        reply = messages.start_reply(session, chat.id, user.id, "smollm2")
+        messages.save_reply(session, reply.id, content="Once upon a", thinking="", status="streaming")
+        reply_id = reply.id
+    assert recover_after_crash()[0] == 1
+    with session_scope() as session:
+        cut = session.get(ChatMessage, reply_id)
+        assert (cut.status, cut.content) == ("interrupted", "Once upon a")  # the text so far is kept
+        assert session.exec(select(ChatMessage).where(ChatMessage.status == "streaming")).all() == []
+
+
+def test_upload_staging_older_than_a_day_is_removed(prepared, data_dir) -> None:
+    old, recent = data_dir / "uploads" / "old", data_dir / "uploads" / "recent"
+    for folder in (old, recent):
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("half an upload")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert recover_after_crash()[1] == 1
+    assert not old.exists() and recent.exists()
