@@ -36,8 +36,49 @@ def cmd_run(args: argparse.Namespace) -> int:
         env["AZERA_BACKEND_PORT"] = str(settings.frontend_port)
         command += ["--env", "prod", "--single-port", "--frontend-port", str(settings.frontend_port)]
     print(f"Azera starting on http://{settings.host}:{settings.frontend_port}", flush=True)
-    os.chdir(PROJECT_ROOT)
-    os.execve(sys.executable, command, env)  # replace this process: no idle wrapper left behind
+    if args.dev:  # hot reload restarts on its own; a crash there is for the developer to see
+        os.chdir(PROJECT_ROOT)
+        os.execve(sys.executable, command, env)
+    return supervise(command, env)
+
+
+RESTART_BACKOFF = (1, 2, 5, 10, 30, 60)  # seconds before each further restart
+STABLE_SECONDS = 120  # up this long: the next crash starts the back-off again
+
+
+def supervise(command: list[str], env: dict[str, str]) -> int:
+    """Run the app and start it again (with back-off, logged) whenever it dies; stop it on SIGTERM or Ctrl+C.
+
+    One crash is not an outage: an out-of-memory kill of the server process ends ``reflex run`` too.
+    """
+    import signal
+    import subprocess
+    import time
+
+    stopping = False
+    child: subprocess.Popen | None = None
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failures = 0
+    while True:
+        started = time.monotonic()
+        child = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+        code = child.wait()
+        if stopping or code == 0:
+            return 0 if stopping else code
+        failures = 1 if time.monotonic() - started > STABLE_SECONDS else failures + 1
+        pause = RESTART_BACKOFF[min(failures, len(RESTART_BACKOFF)) - 1]
+        print(f"Azera stopped unexpectedly (exit {code}); starting it again in {pause} s", file=sys.stderr, flush=True)
+        time.sleep(pause)
+        if stopping:
+            return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -132,15 +132,18 @@ def test_forged_events_change_nothing(app_url: str, app_data: Path, owner_cookie
     before, offset = _counts(app_data), len(LOG.read_text(errors="replace"))
     headers = owner_headers(owner_cookie) | {"origin": app_url}
 
+    events = [  # named here, in the test's thread: importing a state module needs Reflex's context
+        {
+            "name": f"{_state(state)}.{handler}",
+            "payload": json.loads(json.dumps(payload).replace("{victim}", str(victim))),
+            "router_data": {"pathname": "/memories", "query": {}, "asPath": "/memories"},
+        }
+        for state, handler, payload in FORGED
+    ]
+
     async def attack() -> None:
         client = await _socket(app_url, headers)
-        for state, handler, payload in FORGED:
-            text = json.dumps(payload).replace("{victim}", str(victim))
-            event = {
-                "name": f"{_state(state)}.{handler}",
-                "payload": json.loads(text),
-                "router_data": {"pathname": "/memories", "query": {}, "asPath": "/memories"},
-            }
+        for event in events:
             await client.emit("event", event, namespace="/_event")
             await asyncio.sleep(0.1)
         await client.emit("event", "not even an object", namespace="/_event")
