@@ -46,9 +46,11 @@ def database_answers() -> bool:
 
 def check_indexing() -> LayerStatus:
     """Memories waiting to be indexed (the tick loop indexes them; many waiting means indexing fails)."""
-    from azera.memory.service import MemoryService
+    from azera.db.engine import session_scope
+    from azera.memory.indexing import waiting_count
 
-    waiting = MemoryService.waiting_count()
+    with session_scope() as session:
+        waiting = waiting_count(session)
     if not waiting:
         return LayerStatus("memory indexing", "tick-loop stage", True, "every memory is indexed")
     return LayerStatus(

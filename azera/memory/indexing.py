@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatMessage, Memory, Persona
@@ -93,3 +94,13 @@ def answered_memories(session: Session, memory_ids: list[str]) -> list[str]:
         return []
     found = session.exec(select(Memory.id).where(col(Memory.message_id).in_(parent_ids)))
     return [memory_id for memory_id in found if memory_id not in set(memory_ids)]
+
+
+def waiting_count(session: Session) -> int:
+    """How many memories are not indexed yet."""
+    return session.exec(select(func.count()).select_from(Memory).where(col(Memory.indexed_at).is_(None))).one()
+
+
+def has_indexed_memories(session: Session) -> bool:
+    """Whether any memory was indexed already (by an older version, if the layout marker is missing)."""
+    return session.exec(select(Memory.id).where(col(Memory.indexed_at).is_not(None)).limit(1)).first() is not None

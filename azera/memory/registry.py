@@ -7,7 +7,9 @@ import logging
 import threading
 
 from azera.config import Settings
+from azera.db.engine import session_scope
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
+from azera.memory.indexing import has_indexed_memories
 from azera.memory.lexical import INDEXES, FtsLexicalStore, LexicalStore, MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
 from azera.memory.service import MemoryService
@@ -64,7 +66,11 @@ def build_memory_service(settings: Settings) -> MemoryService:
         recorded = json.loads(marker.read_text()) if marker.exists() else None
     except (OSError, ValueError):
         recorded = {}
-    stale = recorded != _layout(embedder) if recorded is not None else service.has_indexed_memories()
+    if recorded is None:  # no marker: an older version may have indexed with another layout
+        with session_scope() as session:
+            stale = has_indexed_memories(session)
+    else:
+        stale = recorded != _layout(embedder)
     if stale or getattr(lexical, "rebuilt", False):
         log.warning("the memory indexes were built for another layout or embedding model; rebuilding them from SQL")
         semantic.clear()

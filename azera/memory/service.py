@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from azera.config import get_settings
@@ -165,20 +164,6 @@ class MemoryService:
             waiting = select(Memory.id).where(col(Memory.indexed_at).is_(None), col(Memory.created_at) <= cutoff)
             ids = list(session.exec(waiting.limit(batch)))
         return self.index(ids) if ids else 0
-
-    @staticmethod
-    def waiting_count() -> int:
-        """How many memories are not indexed yet."""
-        with session_scope() as session:
-            return session.exec(select(func.count()).select_from(Memory).where(col(Memory.indexed_at).is_(None))).one()
-
-    @staticmethod
-    def has_indexed_memories() -> bool:
-        """Whether any memory was indexed already (by an older version, if the layout marker is missing)."""
-        with session_scope() as session:
-            return (
-                session.exec(select(Memory.id).where(col(Memory.indexed_at).is_not(None)).limit(1)).first() is not None
-            )
 
     def mark_all_unindexed(self) -> None:
         """Flag every memory for indexing (after an index was rebuilt empty)."""

@@ -19,7 +19,8 @@ from azera.config import get_settings
 from azera.db.engine import in_db
 from azera.errors import ServiceError
 from azera.memory import documents
-from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS, MemoryService
+from azera.memory.indexing import waiting_count
+from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
 from azera.runtime import runtime
 from azera.services.personas import list_personas
 from azera.state import inputs
@@ -102,10 +103,9 @@ class MemoriesState(rx.State):
         def read(session: Session):
             memories = documents.find_memories(session, **filters)
             ids = [p.id for p in list_personas(session, kind="ai")]
-            return memories, ids, documents.list_documents(session, persona)
+            return memories, ids, documents.list_documents(session, persona), waiting_count(session)
 
-        memories, self.personas, docs = await in_db(read)
-        self.waiting = await asyncio.to_thread(MemoryService.waiting_count)
+        memories, self.personas, docs, self.waiting = await in_db(read)
         self.index_problem = runtime().indexer.problem
         self.rows = [
             MemoryRow(
