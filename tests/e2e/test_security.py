@@ -326,7 +326,7 @@ def test_schemathesis_finds_no_server_error(app_url: str, app_env: dict[str, str
         "--report-ndjson-path",
         str(report),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ARTIFACTS)  # its cache goes there
     (ARTIFACTS / "schemathesis.txt").write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout[-4000:]
 
