@@ -19,7 +19,7 @@ from azera.pages.models import models_page
 from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
 from azera.runtime import mind_lifespan
-from azera.services.startup import announce_owner, prepare, recover_after_crash
+from azera.services.startup import announce_owner, prepare, publish_local_access, recover_after_crash
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
@@ -35,6 +35,7 @@ logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(leveln
 prepare()
 recover_after_crash()
 announce_owner()
+publish_local_access()
 
 app = rx.App(
     style={"::selection": {"background": ACCENT}},

@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from sqlmodel import Session
 
 from azera.api.login import add_login_routes
+from azera.api.memories import add_memory_routes
 from azera.api.schemas import (
     AllMentalStates,
     DreamOut,
@@ -224,6 +225,7 @@ def build_api() -> FastAPI:
     _add_archive_routes(api, "journal", "/api/journal")
     _add_journal_routes(api)
     add_login_routes(api)
+    add_memory_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api
 

@@ -80,3 +80,30 @@ class ImportOut(BaseModel):
     imported: int
     duplicates: int
     ids: list[str]
+
+
+class NewMemory(BaseModel):
+    """Body of POST /api/memories."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+    persona: str = Field(default="azera", max_length=64)
+    kind: str = Field(default="fact", max_length=16)
+
+
+class MemoryAdded(BaseModel):
+    """A memory saved (and whether the indexes took it at once)."""
+
+    id: str
+    indexed: bool
+
+
+class RecalledOut(BaseModel):
+    """A memory recall chose, and why."""
+
+    id: str
+    text: str
+    kind: str
+    created_at: str
+    speaker: str
+    score: float
+    sources: dict[str, float]

@@ -98,8 +98,43 @@ def cmd_models(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_recalled(hits: list[dict]) -> None:
+    for n, hit in enumerate(hits, start=1):
+        sources = ", ".join(f"{name} {score:.3f}" for name, score in hit["sources"].items())
+        who = f"{hit['speaker']}: " if hit.get("speaker") else ""
+        print(f"{n}. [{hit['created_at']}] ({hit['kind']}) {who}{hit['text']}\n   fused {hit['score']:.4f}: {sources}")
+
+
+def _memory_through_app(app, args: argparse.Namespace) -> int:
+    """The running app holds the memory indexes: ask it."""
+    print(f"[through the running app at {app.url}]", file=sys.stderr)
+    try:
+        if args.action == "add":
+            body = {"text": args.text, "persona": args.persona, "kind": args.kind}
+            added = app.call("POST", "/api/memories", json=body).json()
+            print(f"added {added['id']} ({args.kind}) for {args.persona}")
+        elif args.action == "search":
+            _print_recalled(
+                app.call("GET", "/api/memories/search", params={"q": args.query, "persona": args.persona}).json()
+            )
+        else:
+            print(
+                "error: the running app holds the memory indexes; stop it to rebuild them "
+                "(while it runs it indexes waiting memories by itself)",
+                file=sys.stderr,
+            )
+            return 1
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_memory(args: argparse.Namespace) -> int:
-    """Add a memory, search memories, or rebuild every index from SQL."""
+    """Add a memory, search memories, or rebuild every index from SQL (through the app when it runs)."""
+    import dataclasses
+
+    from azera.cli.remote import running_app
     from azera.db.engine import session_scope
     from azera.errors import ServiceError
     from azera.memory.service import MemoryService
@@ -108,9 +143,15 @@ def cmd_memory(args: argparse.Namespace) -> int:
     from azera.services.startup import prepare
 
     prepare()
+    app = running_app()
+    if app is not None:
+        return _memory_through_app(app, args)
     service = runtime().memory()
     if service is None:
-        print("error: memory is unavailable (see the log above)", file=sys.stderr)
+        print(
+            "error: the memory indexes cannot be opened (another Azera may be using them; see the log above)",
+            file=sys.stderr,
+        )
         return 1
     try:
         if args.action == "add":
@@ -120,9 +161,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
             service.index([memory.id])
             print(f"added {memory.id} ({args.kind}) for {args.persona}")
         elif args.action == "search":
-            for n, hit in enumerate(service.retrieve(args.query, persona_id=args.persona, chat_id=""), start=1):
-                sources = ", ".join(f"{name} {score:.3f}" for name, score in hit.sources.items())
-                print(f"{n}. [{hit.created_at}] ({hit.kind}) {hit.text}\n   fused {hit.score:.4f}: {sources}")
+            found = service.retrieve(args.query, persona_id=args.persona, chat_id="")
+            _print_recalled([dataclasses.asdict(hit) for hit in found])
         else:
             print(f"reindexed {service.reindex()} memories from SQL")
     except ServiceError as error:

@@ -204,3 +204,27 @@ def api_token_valid(session: Session, secret: str) -> bool:
     token.last_used_at = utcnow()
     session.add(token)
     return True
+
+
+# ---- the local command line ----------------------------------------------------------------------
+
+LOCAL_TOKEN_FILE = "cli-token"
+LOCAL_TOKEN_NAME = "local command line"
+
+
+def issue_local_token(session: Session) -> str:
+    """A fresh API token for commands run on this machine beside the app, in the data folder (mode 0600).
+
+    The previous one is revoked: only the user who can read the data folder can use it.
+    """
+    for token in list_api_tokens(session):
+        if token.name == LOCAL_TOKEN_NAME:
+            token.revoked_at = utcnow()
+            session.add(token)
+    _token, secret = create_api_token(session, LOCAL_TOKEN_NAME)
+    path = get_settings().data_dir / LOCAL_TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret

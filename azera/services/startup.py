@@ -80,3 +80,18 @@ def recover_after_crash(now: float | None = None) -> tuple[int, int]:
             "after an interrupted run: %d replies marked interrupted, %d staging folders removed", interrupted, removed
         )
     return interrupted, removed
+
+
+APP_FILE = "app.json"
+
+
+def publish_local_access() -> None:
+    """Tell commands on this machine where the running app is, with a token to reach it (data folder, 0600)."""
+    import json
+
+    settings = get_settings()
+    with session_scope() as session:
+        auth.issue_local_token(session)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    address = f"[{host}]" if ":" in host else host
+    (settings.data_dir / APP_FILE).write_text(json.dumps({"url": f"http://{address}:{settings.frontend_port}"}))
