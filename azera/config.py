@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         return own + [origin.rstrip("/").lower() for origin in _split(self.allowed_origins)]
 
     @property
+    def local_url(self) -> str:
+        """Where this machine reaches the app (the loopback address when it listens on every interface)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.frontend_port}"
+
+    @property
     def resolved_database_url(self) -> str:
         """The database URL in use: the configured one or the SQLite file."""
         return self.database_url or f"sqlite:///{self.data_dir / 'azera.db'}"

@@ -47,3 +47,15 @@ def test_bad_values_are_refused_with_the_setting_named(monkeypatch: pytest.Monke
     with pytest.raises(ValidationError) as error:
         Settings()
     assert name.removeprefix("AZERA_").lower() in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:3000"), ("0.0.0.0", "http://127.0.0.1:3000"), ("::1", "http://[::1]:3000")],
+)
+def test_local_url_is_where_this_machine_reaches_the_app(monkeypatch: pytest.MonkeyPatch, host: str, url: str) -> None:
+    from azera.config import Settings
+
+    monkeypatch.setenv("AZERA_HOST", host)
+    monkeypatch.setenv("AZERA_ALLOW_REMOTE", "true")
+    assert Settings().local_url == url

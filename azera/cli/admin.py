@@ -51,6 +51,5 @@ def cmd_owner(args: argparse.Namespace) -> int:
         elif auth.owner_exists(session):
             print("The owner's password is set: log in at /login (forgotten? `python -m azera owner reset`)")
             return 0
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    print(auth.setup_link(f"http://{host}:{settings.frontend_port}"))
+    print(auth.setup_link(settings.local_url))
     return 0

@@ -52,8 +52,7 @@ def announce_owner() -> None:
     with session_scope() as session:
         if auth.owner_exists(session):
             return
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    link = auth.setup_link(f"http://{host}:{settings.frontend_port}")
+    link = auth.setup_link(settings.local_url)
     log.warning("No owner yet. Open this one-time link to set the owner's password:\n\n    %s\n", link)
 
 
@@ -92,6 +91,4 @@ def publish_local_access() -> None:
     settings = get_settings()
     with session_scope() as session:
         auth.issue_local_token(session)
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    address = f"[{host}]" if ":" in host else host
-    (settings.data_dir / APP_FILE).write_text(json.dumps({"url": f"http://{address}:{settings.frontend_port}"}))
+    (settings.data_dir / APP_FILE).write_text(json.dumps({"url": settings.local_url}))
