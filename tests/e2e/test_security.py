@@ -277,8 +277,10 @@ def test_xss_payloads_are_shown_as_text_everywhere(page: Page, app_url: str, app
         assert page.evaluate("document.body.dataset.pwned") is None, path
         assert page.locator("iframe").count() == 0, path
     page.goto(app_url + "/personas")
+    expect(page.locator(".persona-item").first).to_be_visible()  # the page has its state: a click now sticks
     page.click("#new-persona")
     editor = page.locator("#persona-editor")
+    expect(editor).to_contain_text("Prime Directive")  # the template arrived; the editor will not re-render
     editor.fill(f"---\nname: Mallory\n---\n{XSS}")
     expect(page.locator("#persona-preview")).to_contain_text("<script>")
     time.sleep(1)
