@@ -31,8 +31,28 @@ def _by_id(session: Session, table, ids) -> dict:
     return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}
 
 
-def indexed_forms(session: Session, memory_ids: list[str]) -> list[tuple[Memory, IndexedMemory]]:
-    """Each memory with its indexed form: speaker (the chat's user or AI persona) and neighbouring turns."""
+def _speakers(session: Session, messages: dict[str, ChatMessage]) -> dict[str, str]:
+    """Message id → who said it: the chat's user persona for the user's turns, its AI persona for the rest."""
+    chats = _by_id(session, Chat, [m.chat_id for m in messages.values()])
+    persona_ids = [p for chat in chats.values() for p in (chat.ai_persona_id, chat.user_persona_id)]
+    names = {persona.id: persona.name for persona in _by_id(session, Persona, persona_ids).values()}
+    speakers = {}
+    for message in messages.values():
+        chat = chats.get(message.chat_id)
+        if chat is not None:
+            speakers[message.id] = names.get(chat.user_persona_id if message.role == "user" else chat.ai_persona_id, "")
+    return speakers
+
+
+def speakers_of(session: Session, memories: list[Memory]) -> dict[str, str]:
+    """Memory id → who said it ('' for memories that are not chat messages)."""
+    messages = _by_id(session, ChatMessage, [m.message_id for m in memories])
+    by_message = _speakers(session, messages)
+    return {m.id: by_message.get(m.message_id or "", "") for m in memories}
+
+
+def indexed_forms(session: Session, memory_ids: list[str]) -> list[tuple[Memory, IndexedMemory, str]]:
+    """Each memory with its indexed form (speaker and neighbouring turns) and its message's role ('' if none)."""
     memories = list(session.exec(select(Memory).where(col(Memory.id).in_(memory_ids))))
     messages = _by_id(session, ChatMessage, [m.message_id for m in memories])
     parents = _by_id(session, ChatMessage, [m.parent_id for m in messages.values()])
@@ -45,24 +65,16 @@ def indexed_forms(session: Session, memory_ids: list[str]) -> list[tuple[Memory,
         )
         for child in session.exec(query):
             children.setdefault(child.parent_id or "", child)  # the first answer (other branches came later)
-    chats = _by_id(session, Chat, [m.chat_id for m in messages.values()])
-    names = {
-        persona.id: persona.name
-        for persona in _by_id(
-            session, Persona, [p for chat in chats.values() for p in (chat.ai_persona_id, chat.user_persona_id)]
-        ).values()
-    }
+    speakers = _speakers(session, messages)
     forms = []
     for memory in memories:
         message = messages.get(memory.message_id or "")
-        speaker, context = "", ""
+        context = ""
         if message is not None:
-            chat = chats.get(message.chat_id)
-            if chat is not None:
-                speaker = names.get(chat.user_persona_id if message.role == "user" else chat.ai_persona_id, "")
             around = [parents.get(message.parent_id or ""), children.get(message.id)]
             context = "\n".join(turn.content[:CONTEXT_CHARS] for turn in around if turn is not None and turn.content)
-        forms.append((memory, indexed_form(memory, context=context, speaker=speaker)))
+        item = indexed_form(memory, context=context, speaker=speakers.get(memory.message_id or "", ""))
+        forms.append((memory, item, message.role if message is not None else ""))
     return forms
 
 

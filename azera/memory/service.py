@@ -14,16 +14,17 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from azera.config import get_settings
 from azera.db.engine import session_scope
-from azera.db.models import ChatMessage, Memory, epoch, utcnow
+from azera.db.models import Memory, epoch, utcnow
 from azera.db.rows import require
 from azera.errors import ServiceError
 from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
-from azera.memory.indexing import answered_memories, indexed_forms
+from azera.memory.indexing import answered_memories, indexed_forms, speakers_of
 from azera.memory.lexical import LexicalStore
 from azera.memory.recall import RecalledMemory, fuse
 from azera.memory.records import Hit, SearchScope
@@ -126,23 +127,17 @@ class MemoryService:
         """
         with session_scope() as session:
             forms = indexed_forms(session, memory_ids)
-            answered = [item for _, item in indexed_forms(session, answered_memories(session, memory_ids))]
-            roles = {
-                m.id: m.role
-                for m in session.exec(
-                    select(ChatMessage).where(col(ChatMessage.id).in_([m.message_id for m, _ in forms if m.message_id]))
-                )
-            }
-        items = [item for _, item in forms]
+            answered = [item for _, item, _ in indexed_forms(session, answered_memories(session, memory_ids))]
+        items = [item for _, item, _ in forms]
         if not items:
             return 0
         try:
             self.semantic.upsert(items, self.embed([item.dated for item in items]))
             self.lexical.upsert("memories", items + answered)
             chat_items = [
-                dataclasses.replace(item, id=memory.message_id, kind=roles[memory.message_id])
-                for memory, item in forms
-                if memory.message_id in roles
+                dataclasses.replace(item, id=memory.message_id, kind=role)
+                for memory, item, role in forms
+                if memory.message_id and role
             ]
             if chat_items:
                 self.lexical.upsert("chats", chat_items)
@@ -152,9 +147,8 @@ class MemoryService:
             return 0
         self.last_index_error = ""
         with session_scope() as session:
-            for memory in session.exec(select(Memory).where(col(Memory.id).in_([i.id for i in items]))):
-                memory.indexed_at = utcnow()
-                session.add(memory)
+            indexed = update(Memory).where(col(Memory.id).in_([i.id for i in items])).values(indexed_at=utcnow())
+            session.exec(indexed)  # type: ignore[call-overload]
         return len(items)
 
     def index_pending(self, batch: int = 256, older_than: float = 0.0) -> int:
@@ -333,6 +327,6 @@ class MemoryService:
                 break
         if recalled:
             with session_scope() as session:
-                speakers = {item.id: item.speaker for _, item in indexed_forms(session, [m.id for m in recalled])}
-            recalled = [dataclasses.replace(m, speaker=speakers.get(m.id, "")) for m in recalled]
+                speakers = speakers_of(session, [rows[m.id] for m in recalled])
+            recalled = [dataclasses.replace(m, speaker=speakers[m.id]) for m in recalled]
         return recalled

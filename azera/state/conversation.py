@@ -143,15 +143,13 @@ class ConversationState(rx.State):
     @rx.event(background=True)
     async def regenerate(self, message_id: str):
         """Write a new reply beside an existing one."""
-        async with self:
-            try:
-                message_id = self._shown_message(message_id, role="assistant")
-            except ServiceError as error:
-                message_id, refusal = "", rx.toast.error(str(error))
-        if not message_id:
-            yield refusal
+        try:
+            async with self:
+                target = self._shown_message(message_id, role="assistant")
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
             return
-        async for event in self._run("regenerate", target_id=message_id):
+        async for event in self._run("regenerate", target_id=target):
             yield event
 
     async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):
