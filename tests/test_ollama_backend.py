@@ -6,6 +6,7 @@ import pytest
 
 from azera.llm.base import BackendError, ChatTurn, ModelNotFoundError
 from azera.llm.ollama_backend import OllamaBackend
+from azera.llm.sampling import Sampling
 from tests.ollama_server import ollama_server
 
 MESSAGES = [ChatTurn(role="system", content="You are Azera."), ChatTurn(role="user", content="hello there")]
@@ -20,7 +21,7 @@ def server():
 async def _collect(backend: OllamaBackend, model: str, stop: asyncio.Event | None = None) -> str:
     pieces = []
     async for piece in backend.stream_chat(
-        model, MESSAGES, temperature=0.2, max_tokens=64, stop=stop or asyncio.Event()
+        model, MESSAGES, sampling=Sampling(temperature=0.2, max_tokens=64, seed=7), stop=stop or asyncio.Event()
     ):
         pieces.append(piece)
     return "".join(pieces)
@@ -33,6 +34,8 @@ async def test_streams_chat_and_sends_options(server) -> None:
     request = state.chat_requests[-1]
     assert request["stream"] is True
     assert request["options"]["temperature"] == 0.2 and request["options"]["num_predict"] == 64
+    assert request["options"]["repeat_penalty"] == 1.1 and request["options"]["min_p"] == 0.05
+    assert request["options"]["seed"] == 7
     assert request["messages"][0] == {"role": "system", "content": "You are Azera."}
 
 
@@ -83,7 +86,9 @@ async def test_stop_ends_the_stream_early(server) -> None:
     stop = asyncio.Event()
     backend = OllamaBackend(url)
     pieces = []
-    async for piece in backend.stream_chat("llama3.2:1b", MESSAGES, temperature=0.2, max_tokens=64, stop=stop):
+    async for piece in backend.stream_chat(
+        "llama3.2:1b", MESSAGES, sampling=Sampling(temperature=0.2, max_tokens=64), stop=stop
+    ):
         pieces.append(piece)
         if len(pieces) == 2:
             stop.set()

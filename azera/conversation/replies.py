@@ -6,6 +6,7 @@ The UI, the command line and the API all go through ``generate_reply``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -14,12 +15,12 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from azera.config import get_settings
 from azera.db.engine import in_db, session_scope
 from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
-from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages
-from azera.llm.registry import default_model
+from azera.llm.loops import cut_at_repeat
+from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages, prompt_style
+from azera.llm.sampling import Sampling
 from azera.llm.thinking import split_thinking
 from azera.memory.recall import RecalledMemory, memories_block
 from azera.memory.service import MemoryService
@@ -28,7 +29,7 @@ from azera.runtime import runtime
 from azera.services import messages as message_service
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
-from azera.services.preferences import load_preferences
+from azera.services.sampling import chat_sampling
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_SECONDS = 1.0
@@ -56,7 +57,7 @@ class _Plan:
     user_message_id: str
     reply_id: str
     model: str
-    temperature: float
+    sampling: Sampling
     parts: PromptParts
     persona_id: str
     query: str
@@ -80,15 +81,14 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     chat = get_chat(session, user.chat_id)
     ai = get_persona(session, chat.ai_persona_id)
     human = get_persona(session, chat.user_persona_id)
-    model = chat.model_override or ai.model or load_preferences(session).default_model or default_model()
-    temperature = chat.temperature_override if chat.temperature_override is not None else ai.temperature
+    model, _, sampling = chat_sampling(session, chat)
     chat.active_leaf_id = user.id
     history = [
         ChatTurn(role=m.role, content=m.content) for m in message_service.active_branch(session, chat) if m.content
     ]
     reply = message_service.start_reply(session, chat.id, user.id, model)
     parts = PromptParts(ai.name, ai.body, human.name, human.body, history)
-    plan = _Plan(user.id, reply.id, model, temperature, parts, ai.id, user.content, ai.memory_enabled)
+    plan = _Plan(user.id, reply.id, model, sampling, parts, ai.id, user.content, ai.memory_enabled)
     if ai.memory_enabled and mode != "regenerate":
         memory = MemoryService.record(
             session,
@@ -197,24 +197,31 @@ async def generate_reply(
     raw, status, error = "", "complete", ""
     recalled = await _recall(plan, chat_id)
     plan.parts.memories = memories_block(recalled)
+    mind = await asyncio.to_thread(runtime().mind.get, plan.persona_id)
+    plan.parts.mood, plan.parts.energy = mind.mood, mind.energy
     try:
-        reply_tokens = get_settings().max_reply_tokens
+        plan.parts.style = await prompt_style(backend, plan.model)
         messages, dropped = await build_messages(
-            plan.parts, backend=backend, model=plan.model, reply_tokens=reply_tokens
+            plan.parts, backend=backend, model=plan.model, reply_tokens=plan.sampling.max_tokens
         )
         if dropped:
             log.info("chat %s: %d oldest turns left out to fit the context", chat_id, dropped)
         last_save = time.monotonic()
-        async for piece in backend.stream_chat(
-            plan.model, messages, temperature=plan.temperature, max_tokens=reply_tokens, stop=stop
-        ):
-            raw += piece
-            split = split_thinking(raw)
-            yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
-            if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-                await asyncio.to_thread(_save, plan.reply_id, raw, "streaming")
-                last_save = time.monotonic()
-        if stop.is_set():
+        stream = backend.stream_chat(plan.model, messages, sampling=plan.sampling, stop=stop)
+        async with contextlib.aclosing(stream):  # leaving early (loop guard) ends generation at once
+            async for piece in stream:
+                raw += piece
+                raw, repeated = cut_at_repeat(raw)
+                if repeated:
+                    status = "repeated"  # the loop guard: keep the reply up to the repeat, offer regenerate
+                    log.info("chat %s: reply %s cut where it began repeating itself", chat_id, plan.reply_id)
+                    break
+                split = split_thinking(raw)
+                yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
+                if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                    await asyncio.to_thread(_save, plan.reply_id, raw, "streaming")
+                    last_save = time.monotonic()
+        if stop.is_set() and status == "complete":
             status = "stopped"
     except (BackendError, PromptTooLongError) as failure:
         status, error = "error", str(failure)
@@ -235,7 +242,7 @@ async def generate_reply(
         recalled=[dataclasses.asdict(memory) for memory in recalled],
     )
     yield done
-    if status == "complete" and split.content:
+    if status in ("complete", "repeated") and split.content:
         # After "done": the reply is finished for the user; the mood call only moves the mental state.
         mood = await infer_mood(backend, plan.model, split.content)
         await asyncio.to_thread(runtime().mind.record_exchange, plan.persona_id, mood)

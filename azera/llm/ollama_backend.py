@@ -9,6 +9,7 @@ import httpx
 import ollama
 
 from azera.llm.base import BackendError, ChatTurn, ModelInfo, ModelNotFoundError, PullProgress
+from azera.llm.sampling import Sampling
 
 EMBEDDING_FAMILIES = {"bert", "nomic-bert", "clip"}
 
@@ -37,7 +38,7 @@ class OllamaBackend:
         return BackendError(f"Ollama failed: {error}")
 
     async def stream_chat(
-        self, model: str, messages: list[ChatTurn], *, temperature: float, max_tokens: int, stop: asyncio.Event
+        self, model: str, messages: list[ChatTurn], *, sampling: Sampling, stop: asyncio.Event
     ) -> AsyncIterator[str]:
         """Stream ``/api/chat`` (NDJSON); leaving the loop closes the HTTP response."""
         try:
@@ -45,7 +46,16 @@ class OllamaBackend:
                 model=model,
                 messages=list(messages),
                 stream=True,
-                options={"temperature": temperature, "num_predict": max_tokens, "num_ctx": self.context},
+                options={
+                    "temperature": sampling.temperature,
+                    "top_p": sampling.top_p,
+                    "top_k": sampling.top_k,
+                    "min_p": sampling.min_p,
+                    "repeat_penalty": sampling.repeat_penalty,
+                    "num_predict": sampling.max_tokens,
+                    "num_ctx": self.context,
+                    **({"seed": sampling.seed} if sampling.seed is not None else {}),
+                },
             )
             async for part in stream:
                 if stop.is_set():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from azera.config import Settings, get_settings
 from azera.llm.base import ChatBackend
-from azera.llm.llamacpp import SHIPPED_MODEL, LlamaCppBackend
+from azera.llm.catalogue import DEFAULT_MODEL, SMALL_MODEL, packaged_paths
+from azera.llm.llamacpp import LlamaCppBackend
 from azera.llm.ollama_backend import OllamaBackend
 
 
@@ -16,8 +17,13 @@ def build_backend(settings: Settings) -> ChatBackend:
 
 
 def default_model() -> str:
-    """The model used when neither the chat nor the persona names one."""
+    """The model used when neither the chat nor the persona names one.
+
+    ``AZERA_CHAT_MODEL`` when set; on llama.cpp the 1.5B Qwen the set-up installs, else the small SmolLM2.
+    """
     settings = get_settings()
     if settings.chat_model:
         return settings.chat_model
-    return "" if settings.ollama_host else SHIPPED_MODEL
+    if settings.ollama_host:
+        return ""
+    return DEFAULT_MODEL if DEFAULT_MODEL in packaged_paths() else SMALL_MODEL

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import frontmatter
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from azera.errors import ServiceError
+from azera.llm.base import BackendError
+from azera.llm.sampling import clean_overrides
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 MAX_BODY_CHARS = 100_000
@@ -30,6 +32,7 @@ class PersonaDocument(BaseModel):
     color: str = Field(default="", max_length=32)
     model: str = Field(default="", max_length=200)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    sampling: dict[str, Any] = Field(default_factory=dict)
     voice: str = Field(default="", max_length=200)
     memory: bool = True
     body: str = Field(default="", max_length=MAX_BODY_CHARS)
@@ -41,6 +44,16 @@ class PersonaDocument(BaseModel):
         if not value:
             raise ValueError("must not be blank")
         return value
+
+    @field_validator("sampling", mode="before")
+    @classmethod
+    def _valid_sampling(cls, value: Any) -> dict[str, Any]:
+        if isinstance(value, dict) and "temperature" in value:
+            raise ValueError("temperature is set at the top level, not under sampling")
+        try:
+            return clean_overrides(value, what="sampling")
+        except BackendError as error:
+            raise ValueError(str(error).removeprefix("sampling: ")) from error
 
     @field_validator("id")
     @classmethod
@@ -90,6 +103,8 @@ def parse_persona(text: str, *, source: str = "persona") -> PersonaDocument:
 def render_persona(document: PersonaDocument) -> str:
     """Render a document back to markdown with front matter (stable key order)."""
     meta = document.model_dump(exclude={"body"})
+    if not meta["sampling"]:
+        del meta["sampling"]  # most personas keep their model family's defaults
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip()
     return f"---\n{header}\n---\n{document.body.strip()}\n"
 

@@ -33,6 +33,7 @@ def document_of(persona: Persona) -> PersonaDocument:
         color=persona.color,
         model=persona.model,
         temperature=persona.temperature,
+        sampling=dict(persona.sampling or {}),
         voice=persona.voice,
         memory=persona.memory_enabled,
         body=persona.body,
@@ -46,6 +47,7 @@ def _apply(persona: Persona, document: PersonaDocument) -> None:
     persona.color = document.color
     persona.model = document.model
     persona.temperature = document.temperature
+    persona.sampling = dict(document.sampling)
     persona.voice = document.voice
     persona.memory_enabled = document.memory
     persona.body = document.body
