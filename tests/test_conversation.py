@@ -11,6 +11,7 @@ from azera.errors import ServiceError
 from azera.llm.catalogue import small_model_path
 from azera.llm.llamacpp import LlamaCppBackend
 from azera.llm.ollama_backend import OllamaBackend
+from azera.llm.prompt import turn_reminder
 from azera.services import chats as chat_service
 from azera.services import messages as svc
 from tests.ollama_server import ollama_server
@@ -115,7 +116,8 @@ async def test_history_sent_to_the_model_is_the_active_branch_only(chat_id: str)
         ]
         replies = [r for r in state.chat_requests if r["messages"][0]["role"] == "system"]  # not mood calls
         sent = replies[-1]["messages"]
-        assert [m["content"] for m in sent[1:]] == ["I like coffee"]
+        assert [m["content"].split("\n\n(Reply as")[0] for m in sent[1:]] == ["I like coffee"]
+        assert sent[-1]["content"].endswith(turn_reminder("Azera"))  # small models: a reminder on the newest turn
         assert replies[-1]["options"]["temperature"] == 0.3
         assert "Azera" in sent[0]["content"] and "Protag" in sent[0]["content"]
 

@@ -21,6 +21,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         result = bench_tick(seconds=args.seconds)
     elif args.suite == "retrieval":
         result = bench_retrieval(memories=args.memories, queries=args.queries)
+    elif args.suite == "quality":
+        from azera.bench.quality import bench_quality
+
+        result = asyncio.run(bench_quality(args.model))
     elif args.suite == "memory":
         from azera.bench.memory import DatasetError, bench_memory
 
@@ -33,11 +37,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 2
     else:
-        result = asyncio.run(bench_chat(runs=args.runs, max_tokens=args.max_tokens))
+        model = args.model[0] if args.model else ""
+        result = asyncio.run(
+            bench_chat(runs=args.runs, max_tokens=args.max_tokens, model=model, concurrent=args.concurrent)
+        )
     if args.json:
         print(json.dumps(result, indent=2))
     elif args.suite == "memory":
         from azera.bench.memory import format_report
+
+        print(format_report(result))
+    elif args.suite == "quality":
+        from azera.bench.quality import format_report
 
         print(format_report(result))
     else:

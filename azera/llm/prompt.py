@@ -10,11 +10,13 @@ from azera.config import get_settings
 from azera.llm.base import ChatBackend, ChatTurn
 
 PER_MESSAGE_OVERHEAD = 4  # role markers and separators the chat template adds around each turn
+REMINDER_TOKENS = 24  # the turn reminder of the compact style (about 20 tokens)
 
 
 COMPACT_BELOW_BYTES = 3_000_000_000  # model files under ~3 GB (≤ ~3 B parameters at 4 bits) get the compact prompt
 COMPACT_SECTIONS = ("intent", "core identity", "prime directive")
-COMPACT_MAX_CHARS = 900
+COMPACT_MAX_CHARS = 700
+COMPACT_LABELS = {"archetype", "voice", "dynamic", "tone", "constraint"}
 Style = Literal["compact", "full"]
 
 
@@ -64,33 +66,57 @@ def _plain(line: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"\1", line).replace("`", "").strip()
 
 
-def compact_persona(name: str, body: str) -> str:
-    """The persona in a few lines for small models: who, what for, traits, voice and tone.
+def _label(item: str) -> str:
+    match = re.match(r"[-*]\s+\*\*([^*:]+):?\*\*", item)
+    return match.group(1).strip().lower() if match else ""
 
-    Taken from the usual sections (Intent, Core Identity, Prime Directive); a body without them is cut short.
+
+def compact_persona(name: str, body: str) -> str:
+    """The persona in a few lines for small models: who, what for, traits, voice and tone (~120 tokens).
+
+    Taken from the usual sections: the Intent paragraph and the Archetype, Voice, Dynamic, Tone and Constraint
+    bullets. A body without them is cut short.
     """
     title, sections = _sections(body)
     lines = [f"You are {title or name}."]
-    picked = [section for key in COMPACT_SECTIONS for section in sections.get(key, [])]
+    picked = sections.get("intent", [])[:1]
+    picked += [item for key in COMPACT_SECTIONS[1:] for item in sections.get(key, []) if _label(item) in COMPACT_LABELS]
     if not picked:
         text = body.strip()
         return lines[0] + ("\n" + text[:COMPACT_MAX_CHARS] if text else "")
-    for line in picked:
-        text = _plain(line)
-        if text.rstrip(":").endswith(("**", ":")) or len("\n".join(lines)) + len(text) > COMPACT_MAX_CHARS:
+    for item in picked:
+        text = _plain(item)
+        if text.rstrip().endswith(":") or len("\n".join(lines)) + len(text) > COMPACT_MAX_CHARS:
             continue  # an empty template field, or past the budget
         lines.append(text)
     return "\n".join(lines)
 
 
+def compact_user(body: str) -> str:
+    """The user persona's bullet points only (its prose is usually instructions to the person editing it)."""
+    items = [_plain(line) for line in body.splitlines() if line.strip().startswith(("- ", "* "))]
+    return "\n".join(item for item in items if not item.rstrip().endswith(":"))
+
+
 def character_rules(name: str, user_name: str) -> str:
-    """How to stay in character: written for small models, which drift into an assistant's voice."""
+    """How to stay in character: written for small models, which drift into an assistant's voice and lists."""
     return (
-        f"## How you talk\nYou are {name}, not an assistant and not a program: speak in the first person with "
-        f"your own character, opinions and feelings, and never call yourself an AI, a language model or a computer. "
-        f"You are talking with {user_name}. Reply naturally, in a few sentences unless asked for more, and answer "
-        "what was actually said. Use a memory below only when it fits, and never invent shared memories."
+        f"You are {name}, with your own tastes, opinions and feelings: when asked what you would pick or how you "
+        f"feel, answer as {name}. Never call yourself an AI, an assistant, a model or a program. Talk with "
+        f"{user_name} like a friend texting back: answer what was said in two to five sentences, under 100 words, "
+        "no numbered lists or headings unless asked. Use a memory below only when it fits; never invent "
+        "shared memories."
     )
+
+
+def turn_reminder(name: str) -> str:
+    """A line after the newest message, for small models only (it is sent, never stored or shown).
+
+    Small models follow the last thing they read: measured with Qwen2.5-Coder-1.5B on 9 hard prompts, this
+    line took persona breaks ("As an AI language model…") from 1 to 0, mean reply length from 82 to 38 words,
+    and turned "I am learning the cello" (the user's fact in the persona's mouth) into "You are learning…".
+    """
+    return f"(Reply as {name}, in character, with opinions of your own: brief and warm; lists only if asked.)"
 
 
 def _energy_word(energy: float) -> str:
@@ -106,8 +132,8 @@ def system_prompt(parts: PromptParts) -> str:
         persona = compact_persona(parts.persona_name, parts.persona_body)
     else:
         persona = parts.persona_body.strip() or f"You are {parts.persona_name}."
-    sections = [persona]
-    sections.append(f"## Who you are talking with\nThe user is {parts.user_name}.\n\n{parts.user_body.strip()}".strip())
+    user_body = compact_user(parts.user_body) if parts.style == "compact" else parts.user_body.strip()
+    sections = [persona, f"## Who you are talking with\nThe user is {parts.user_name}.\n{user_body}".strip()]
     sections.append(character_rules(parts.persona_name, parts.user_name))
     if parts.memories.strip():
         sections.append(parts.memories.strip())
@@ -145,6 +171,8 @@ async def build_messages(
     system = system_prompt(parts)
     budget = await backend.context_window(model) - reply_tokens
     used = await backend.count_tokens(model, system) + PER_MESSAGE_OVERHEAD
+    if parts.style == "compact":
+        used += REMINDER_TOKENS
     kept: list[ChatTurn] = []
     for turn in reversed(parts.history):
         cost = await backend.count_tokens(model, turn["content"]) + PER_MESSAGE_OVERHEAD
@@ -158,4 +186,6 @@ async def build_messages(
         kept.append(turn)
         used += cost
     kept.reverse()
+    if parts.style == "compact" and kept and kept[-1]["role"] == "user":
+        kept[-1] = ChatTurn(role="user", content=kept[-1]["content"] + "\n\n" + turn_reminder(parts.persona_name))
     return [ChatTurn(role="system", content=system), *kept], len(parts.history) - len(kept)

@@ -49,13 +49,19 @@ def fuse(
     return sorted(fused.items(), key=lambda item: item[1], reverse=True)
 
 
-def memories_block(recalled: list[RecalledMemory]) -> str:
-    """The numbered block injected into the system prompt."""
+def memories_block(recalled: list[RecalledMemory], *, you: str = "") -> str:
+    """The numbered block injected into the system prompt, saying whose words each line are (``you``: the persona).
+
+    Lines read ``[date] Protag said: "…"`` rather than ``Protag: …``: small models copy a ``Name:`` prefix
+    into their own reply (measured with Qwen2.5-1.5B: 4 of 9 replies began "Azera:" or "Protag:").
+    """
     if not recalled:
         return ""
-    lines = ["## Relevant memories", "From earlier conversations and your own writing (most relevant first):"]
-    lines += [
-        f"{n}. [{m.created_at}] {m.speaker + ':' if m.speaker else f'({m.kind})'} {m.text}"
-        for n, m in enumerate(recalled, start=1)
-    ]
+    lines = ["## Relevant memories", "From earlier conversations and your own writing, most relevant first:"]
+    for n, memory in enumerate(recalled, start=1):
+        if memory.speaker:
+            who = "you" if you and memory.speaker == you else memory.speaker
+            lines.append(f'{n}. [{memory.created_at}] {who} said: "{memory.text}"')
+        else:
+            lines.append(f"{n}. [{memory.created_at}] ({memory.kind}) {memory.text}")
     return "\n".join(lines)

