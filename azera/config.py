@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     max_reply_tokens: int = Field(
         default=384, ge=16, le=8192, description="Longest reply, in tokens (a persona or chat may set its own)."
     )
-    prompt_style: Literal["auto", "compact", "full"] = Field(
-        default="auto", description="Persona prompt: compact for small models, full profile for large; auto = by size."
+    prompt_style: Literal["auto", "tiny", "compact", "full"] = Field(
+        default="auto", description="Persona prompt: tiny/compact for small models, full for large; auto = by size."
     )
     memory_min_age_seconds: int = Field(default=60, ge=0, description="Memories younger than this are not recalled.")
     journal_hour: int = Field(default=21, ge=0, le=23, description="Local hour of the daily journal reflection.")

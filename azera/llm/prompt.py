@@ -14,10 +14,11 @@ REMINDER_TOKENS = 24  # the turn reminder of the compact style (about 20 tokens)
 
 
 COMPACT_BELOW_BYTES = 3_000_000_000  # model files under ~3 GB (≤ ~3 B parameters at 4 bits) get the compact prompt
+TINY_BELOW_BYTES = 500_000_000  # under ~0.5 GB (SmolLM2-135M): no rules paragraph or reminder, it recites them
 COMPACT_SECTIONS = ("intent", "core identity", "prime directive")
 COMPACT_MAX_CHARS = 700
 COMPACT_LABELS = {"archetype", "voice", "dynamic", "tone", "constraint"}
-Style = Literal["compact", "full"]
+Style = Literal["tiny", "compact", "full"]
 
 
 @dataclasses.dataclass
@@ -116,7 +117,7 @@ def turn_reminder(name: str) -> str:
     line took persona breaks ("As an AI language model…") from 1 to 0, mean reply length from 82 to 38 words,
     and turned "I am learning the cello" (the user's fact in the persona's mouth) into "You are learning…".
     """
-    return f"(Reply as {name}, in character, with opinions of your own: brief and warm; lists only if asked.)"
+    return f"(Reply as {name}, in character: brief and warm; lists only if asked.)"
 
 
 def _energy_word(energy: float) -> str:
@@ -128,13 +129,15 @@ def system_prompt(parts: PromptParts) -> str:
 
     Memories and mood come last, so that llama.cpp reuses the evaluated persona text across turns.
     """
-    if parts.style == "compact":
+    small = parts.style in ("tiny", "compact")
+    if small:
         persona = compact_persona(parts.persona_name, parts.persona_body)
     else:
         persona = parts.persona_body.strip() or f"You are {parts.persona_name}."
-    user_body = compact_user(parts.user_body) if parts.style == "compact" else parts.user_body.strip()
+    user_body = compact_user(parts.user_body) if small else parts.user_body.strip()
     sections = [persona, f"## Who you are talking with\nThe user is {parts.user_name}.\n{user_body}".strip()]
-    sections.append(character_rules(parts.persona_name, parts.user_name))
+    if parts.style != "tiny":
+        sections.append(character_rules(parts.persona_name, parts.user_name))
     if parts.memories.strip():
         sections.append(parts.memories.strip())
     if parts.mood:
@@ -158,7 +161,8 @@ async def prompt_style(backend: ChatBackend, model: str) -> Style:
     if key not in _sizes:
         sizes = {info.name: info.size_bytes for info in await backend.list_models()}
         _sizes[key] = sizes.get(model, 0) or COMPACT_BELOW_BYTES
-    return "compact" if _sizes[key] < COMPACT_BELOW_BYTES else "full"
+    size = _sizes[key]
+    return "tiny" if size < TINY_BELOW_BYTES else "compact" if size < COMPACT_BELOW_BYTES else "full"
 
 
 async def build_messages(
