@@ -20,6 +20,7 @@ def ollama(monkeypatch: pytest.MonkeyPatch):
     with ollama_server() as (url, state):
         monkeypatch.setenv("AZERA_OLLAMA_HOST", url)
         monkeypatch.setenv("AZERA_CHAT_MODEL", "llama3.2:1b")
+        monkeypatch.setenv("AZERA_PROMPT_STYLE", "full")  # the server echoes the message; no small-model reminder
         get_settings.cache_clear()
         set_runtime(None)
         yield state

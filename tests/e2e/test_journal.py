@@ -35,7 +35,7 @@ def test_chat_moves_the_bars_and_a_reflection_appears_on_the_journal_page(page: 
     page.fill("#composer", "Today I repaired my grandmother's sailing boat, the Marigold.")
     page.press("#composer", "Enter")
     expect(page.locator(".assistant-message .regenerate").last).to_be_enabled(timeout=REPLY_TIMEOUT)
-    expect(page.locator("#energy-value")).to_have_text(f"{before - 3}%", timeout=20_000)
+    expect(page.locator("#energy-value")).to_have_text(f"{before - 3}%", timeout=60_000)
 
     page.goto(app_url + "/journal")
     expect(page.locator("#reflect-now")).to_be_enabled()
