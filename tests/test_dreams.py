@@ -64,6 +64,19 @@ async def test_empty_garbled_or_failed_dreams_are_not_saved(prepared, answer: st
         assert session.exec(select(Dream)).all() == []
 
 
+async def test_a_dream_that_copies_its_memories_is_not_saved(prepared) -> None:
+    """Echoing the prompt is what the old default did; an echo is retried later, never stored as a dream."""
+    memory = "Good evening! I spent the afternoon repairing my grandmother's old sailing boat."
+    _remember("azera", memory)
+    echo = memory + " The hull had a crack near the keel, so I sanded it."
+    result = await write_dream(
+        persona_id="azera", persona_name="Azera", backend=ScriptedBackend(echo), model="m", memory=None
+    )
+    assert not result.id and result.reason == "the model copied its memories instead of dreaming"
+    with session_scope() as session:
+        assert session.exec(select(Dream)).all() == []
+
+
 async def test_no_memories_no_dream(prepared) -> None:
     result = await write_dream(
         persona_id="azera", persona_name="Azera", backend=ScriptedBackend(DREAM), model="m", memory=None

@@ -37,6 +37,8 @@ def _answers(prompt: str) -> str:
         return "Thoughtful."
     if prompt.startswith("Give this journal entry a short title"):
         return 'Title: "Marigold and the Keel"'
+    if " asleep. " in prompt:  # a dream: its own words (one that copies its memories is refused)
+        return "I dreamt the harbour folded into a paper boat and sailed off with the lighthouse aboard."
     return ENTRY
 
 

@@ -14,7 +14,7 @@ from azera.llm.base import BackendError, ChatBackend, complete
 from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
 from azera.mind.state import MentalState
-from azera.mind.writing import Written, store_with_memory, themes_of, usable
+from azera.mind.writing import Written, copies, store_with_memory, themes_of, usable, whole_sentences
 
 log = logging.getLogger(__name__)
 LOW_ENERGY = 0.3
@@ -90,18 +90,23 @@ async def write_dream(
     if not fragments:
         return Written(reason="no memories to dream about yet", outcome="nothing")
     prompt = (
-        f"You are {persona_name}, asleep and dreaming. Recombine these fragments of your recent memories "
-        "into a short, strange, vivid dream of three to five sentences, told in the first person.\n\n"
+        f"You are {persona_name}, asleep. These are fragments of things you heard and said recently:\n"
         + "\n".join(f"- {fragment}" for fragment in fragments)
-        + "\n\nThe dream:"
+        + "\n\nWrite the dream they turn into tonight: three to five sentences, first person, past tense, "
+        'beginning "I dreamt". Make it strange and vivid - places that shift, things that transform - and '
+        "use your own words: do not copy any sentence above. Write only the dream."
     )
     try:
         text = await complete(backend, model, prompt, temperature=0.9, max_tokens=220)
+        text = whole_sentences(text)
     except BackendError as error:
         return Written(reason=f"the model failed: {error}", outcome="failed")
     if not usable(text):
         log.info("%s's dream came out empty or garbled; trying again later", persona_id)
         return Written(reason="the model wrote nothing usable", outcome="failed")
+    if copies(text, fragments):
+        log.info("%s's dream repeated its memories word for word; trying again later", persona_id)
+        return Written(reason="the model copied its memories instead of dreaming", outcome="failed")
     emotion = await infer_mood(backend, model, text) or "thoughtful"
 
     def store() -> str:

@@ -19,7 +19,7 @@ from azera.db.models import Chat, ChatMessage, Dream, JournalEntry, epoch, utcno
 from azera.llm.base import BackendError, ChatBackend, complete
 from azera.memory.service import MemoryService
 from azera.mind.mood import infer_mood
-from azera.mind.writing import Written, store_with_memory, usable
+from azera.mind.writing import Written, store_with_memory, usable, whole_sentences
 
 log = logging.getLogger(__name__)
 MATERIAL_WINDOW_SECONDS = 24 * 3600
@@ -132,6 +132,7 @@ async def write_reflection(
     )
     try:
         text = await complete(backend, model, prompt, temperature=0.7, max_tokens=260)
+        text = whole_sentences(text)
     except BackendError as error:
         return Written(reason=f"the model failed: {error}", outcome="failed")
     if not usable(text):

