@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import Protocol, TypedDict
 
-if TYPE_CHECKING:
-    from azera.llm.sampling import Sampling
+from azera.llm.sampling import Sampling, resolve
 
 
 class ChatTurn(TypedDict):
@@ -86,8 +85,6 @@ class ChatBackend(Protocol):
 
 async def complete(backend: ChatBackend, model: str, prompt: str, *, temperature: float, max_tokens: int) -> str:
     """One whole, non-streamed answer to a single user prompt with the model family's sampling (raises BackendError)."""
-    from azera.llm.sampling import resolve
-
     sampling = resolve(model, {"temperature": temperature, "max_tokens": max_tokens})
     answer, turns = "", [ChatTurn(role="user", content=prompt)]
     async for piece in backend.stream_chat(model, turns, sampling=sampling, stop=asyncio.Event()):

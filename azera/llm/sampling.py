@@ -11,8 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from azera.llm.base import BackendError
-
 TUNABLE = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens")
 
 
@@ -35,6 +33,15 @@ class Sampling(BaseModel):
         return Sampling.model_validate({**self.model_dump(), **changes}) if changes else self
 
 
+def bounds(key: str) -> tuple[float, float]:
+    """The lowest and highest value a tunable setting accepts (from the model's own constraints)."""
+    low, high = 0.0, float("inf")
+    for rule in Sampling.model_fields[key].metadata:  # one Ge, Gt or Le object per constraint
+        low = getattr(rule, "ge", getattr(rule, "gt", low))
+        high = getattr(rule, "le", high)
+    return low, high
+
+
 FAMILY_DEFAULTS: dict[str, Sampling] = {
     "qwen": Sampling(temperature=0.7, top_p=0.8, top_k=20, min_p=0.05, repeat_penalty=1.05),
     "smollm": Sampling(temperature=0.6, top_p=0.95, top_k=40, min_p=0.1, repeat_penalty=1.1),
@@ -51,21 +58,21 @@ def family_defaults(model: str) -> Sampling:
     return GENERIC
 
 
-def clean_overrides(raw: Any, *, what: str = "Sampling") -> dict[str, Any]:
-    """Validated overrides: only tunable keys, each within its range (raises BackendError with the reason)."""
+def clean_overrides(raw: Any) -> dict[str, Any]:
+    """Validated overrides: only tunable keys, each within its range (raises ValueError with the reason)."""
     if raw in (None, ""):
         return {}
     if not isinstance(raw, dict):
-        raise BackendError(f"{what} must be a mapping of {', '.join(TUNABLE)}")
+        raise ValueError(f"must be a mapping of {', '.join(TUNABLE)}")
     unknown = sorted(set(raw) - set(TUNABLE))
     if unknown:
-        raise BackendError(f"{what}: unknown setting {unknown[0]!r} (use {', '.join(TUNABLE)})")
+        raise ValueError(f"unknown setting {unknown[0]!r} (use {', '.join(TUNABLE)})")
     kept = {key: value for key, value in raw.items() if value is not None}
     try:
         checked = Sampling.model_validate({**GENERIC.model_dump(), **kept})
     except ValidationError as error:
         first = error.errors()[0]
-        raise BackendError(f"{what}: {first['loc'][0]} {first['msg'].lower()}") from error
+        raise ValueError(f"{first['loc'][0]} {first['msg'].lower()}") from error
     return {key: getattr(checked, key) for key in kept}
 
 

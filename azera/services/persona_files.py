@@ -11,7 +11,6 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from azera.errors import ServiceError
-from azera.llm.base import BackendError
 from azera.llm.sampling import clean_overrides
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -50,10 +49,7 @@ class PersonaDocument(BaseModel):
     def _valid_sampling(cls, value: Any) -> dict[str, Any]:
         if isinstance(value, dict) and "temperature" in value:
             raise ValueError("temperature is set at the top level, not under sampling")
-        try:
-            return clean_overrides(value, what="sampling")
-        except BackendError as error:
-            raise ValueError(str(error).removeprefix("sampling: ")) from error
+        return clean_overrides(value)
 
     @field_validator("id")
     @classmethod

@@ -9,9 +9,8 @@ from sqlmodel import Session
 from azera.config import get_settings
 from azera.db.models import Chat, Persona, utcnow
 from azera.errors import ServiceError
-from azera.llm.base import BackendError
 from azera.llm.registry import default_model
-from azera.llm.sampling import TUNABLE, Sampling, clean_overrides, resolve
+from azera.llm.sampling import Sampling, clean_overrides, resolve
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
 from azera.services.preferences import load_preferences
@@ -46,9 +45,9 @@ def set_chat_sampling(session: Session, chat_id: str, values: dict[str, Any]) ->
     """
     chat = get_chat(session, chat_id)
     try:
-        wanted = clean_overrides(values, what="Sampling")
-    except BackendError as error:
-        raise ServiceError(str(error)) from error
+        wanted = clean_overrides(values)
+    except ValueError as error:
+        raise ServiceError(f"Sampling: {error}") from error
     _, inherited, _ = chat_sampling(session, chat)
     overrides = {key: value for key, value in wanted.items() if key != "temperature"}
     chat.sampling_override = {key: value for key, value in overrides.items() if getattr(inherited, key) != value}
@@ -60,6 +59,3 @@ def set_chat_sampling(session: Session, chat_id: str, values: dict[str, Any]) ->
     session.add(chat)
     session.flush()
     return chat
-
-
-__all__ = ["TUNABLE", "chat_sampling", "inherited_sampling", "reply_model", "set_chat_sampling"]

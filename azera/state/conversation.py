@@ -55,16 +55,17 @@ class ConversationState(rx.State):
         def read(session: Session):
             chat = chat_service.get_chat(session, chat_id)
             persona = get_persona(session, chat.ai_persona_id)
-            return read_messages(session, chat_id), chat, persona, read_drafts(session, chat_id)
+            model = persona.model or default_model()  # looks for the installed model file: in the worker
+            return read_messages(session, chat_id), chat, persona, read_drafts(session, chat_id), model
 
-        rows, chat, persona, drafts = await in_db(read)
+        rows, chat, persona, drafts, persona_model = await in_db(read)
         self.journal_mode, self.drafts = chat.journal_mode, drafts
         self.persona_id = persona.id
         await asyncio.to_thread(runtime().mind.get, persona.id)  # the first read comes from SQL
         self._show_mind()
         self.messages = rows
         self.model_override = chat.model_override
-        self.persona_model = persona.model or default_model()
+        self.persona_model = persona_model
         self.temperature_overridden = chat.temperature_override is not None
         self.temperature = chat.temperature_override if self.temperature_overridden else persona.temperature
 

@@ -50,8 +50,7 @@ class ModelsState(rx.State):
     async def _refresh(self) -> None:
         backend = runtime().backend
         self.backend = backend.name
-        preferences = await in_db(load_preferences)
-        chosen = preferences.default_model or default_model()
+        chosen = await in_db(lambda session: load_preferences(session).default_model or default_model())
         try:
             installed = await backend.list_models()
         except BackendError as error:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from azera.db.engine import in_db
 from azera.errors import ServiceError
+from azera.llm.sampling import bounds
 from azera.services import sampling as sampling_service
 from azera.services.chats import get_chat
 from azera.state import inputs
@@ -23,7 +24,6 @@ LABELS = {
     "repeat_penalty": "Repeat penalty",
     "max_tokens": "Max reply tokens",
 }
-LIMITS = {"top_p": (0.01, 1), "top_k": (0, 1000), "min_p": (0, 1), "repeat_penalty": (1, 2), "max_tokens": (16, 8192)}
 
 
 class SamplingRow(TypedDict):
@@ -86,7 +86,7 @@ class ChatSamplingState(rx.State):
                 raw = form_data.get(key, "")
                 if raw in ("", None):
                     continue
-                low, high = LIMITS[key]
+                low, high = bounds(key)
                 number = inputs.number(raw, low=low, high=high, what=LABELS[key])
                 values[key] = int(number) if key in ("top_k", "max_tokens") else number
             chat_id = chat_id_from_path(self.router.url.path)
