@@ -152,7 +152,21 @@ def test_long_term_dataset_is_what_its_generator_writes() -> None:
 
 
 def test_bench_retrieval_reports_percentiles(capsys: pytest.CaptureFixture) -> None:
-    assert main(["bench", "retrieval", "--memories", "300", "--queries", "5", "--json"]) == 0
+    assert main(["bench", "retrieval", "--memories", "300,600", "--queries", "5", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["memories"] == 300
-    assert set(report["cache_hit"]) == {"p50_ms", "p95_ms"} and set(report["cache_miss"]) == {"p50_ms", "p95_ms"}
+    small, large = report["sizes"]
+    assert (small["memories"], large["memories"]) == (300, 600) and report["growth"]["memories"] == 2.0
+    recall = large["recall"]
+    assert set(recall["cache_hit"]) == {"p50_ms", "p95_ms"} and set(recall["cache_miss"]) == {"p50_ms", "p95_ms"}
+    assert set(recall["per_source"]) == {"embedding", "semantic", "lexical", "cosines_of_word_finds", "sql_and_fusion"}
+    # Indexing time is accounted for by stage, the embedder's share of it included.
+    assert 0 < large["share_of_embedder"] <= 1 and large["stages_seconds"]["embed"] > 0
+    assert large["disk_mb"]["semantic"] > 0 and large["rss_mb"] > 0
+
+
+def test_bench_index_reports_indexing_without_recall(capsys: pytest.CaptureFixture) -> None:
+    assert main(["bench", "index", "--memories", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "200 memories (4 personas)" in out and "embedder alone" in out and "recall" not in out
+    with pytest.raises(SystemExit):
+        main(["bench", "index", "--memories", "ten"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -16,6 +18,8 @@ from azera.api.guard import Guard
 from azera.api.routes import build_api
 from azera.cli import main
 from azera.config import get_settings
+from azera.memory import pending
+from azera.runtime import runtime
 from azera.services.startup import publish_local_access
 
 
@@ -44,15 +48,43 @@ def running_app(prepared, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_memory_commands_go_through_the_running_app(running_app: str, capsys: pytest.CaptureFixture) -> None:
+@contextlib.contextmanager
+def tick_loop_indexer() -> Iterator[None]:
+    """The app's tick-loop indexing stage, ticking in its own thread as the running app's loop would."""
+    stop = threading.Event()
+
+    async def ticks() -> None:
+        indexer = runtime().indexer
+        while not stop.is_set():
+            await indexer.stage(time.monotonic())
+            await asyncio.sleep(0.1)
+        await indexer.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(ticks(),), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def test_memory_commands_go_through_the_running_app(
+    running_app: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pending, "GRACE_SECONDS", 0.0)  # the memory this test adds is seconds old
     assert main(["memory", "add", "The spare key is under the blue flowerpot.", "--persona", "azera"]) == 0
     added = capsys.readouterr()
     assert f"through the running app at {running_app}" in added.err and "added " in added.out
     assert main(["memory", "search", "where is the spare key", "--persona", "azera"]) == 0
     found = capsys.readouterr()
     assert "1. [" in found.out and "blue flowerpot" in found.out and "lexical" in found.out
-    assert main(["memory", "reindex"]) == 1
-    assert "stop it to rebuild them" in capsys.readouterr().err
+    with tick_loop_indexer():
+        assert main(["memory", "reindex"]) == 0
+    rebuilt = capsys.readouterr()
+    assert "indexed 1 of 1 (100 %)" in rebuilt.err and "reindexed 1 memories from SQL" in rebuilt.out
+    assert main(["memory", "search", "where is the spare key", "--persona", "azera"]) == 0
+    assert "blue flowerpot" in capsys.readouterr().out  # found again in the rebuilt indexes
     assert main(["memory", "search", "x", "--persona", "nobody"]) == 2
     assert "Unknown persona 'nobody'" in capsys.readouterr().err
 

@@ -249,3 +249,85 @@ def test_a_reply_is_found_by_the_words_of_the_question_it_answers(service: Memor
     service.index([memory.id])
     hits = service.lexical.search("memories", "favourite season", SearchScope("azera"), 10)
     assert [hit.id for hit in hits] == [memory.id]  # "season" is only in the question before it
+
+
+class CountingCalls:
+    """Wraps a store method, counting its calls and the items they carried."""
+
+    def __init__(self, method) -> None:
+        self.method, self.calls, self.items = method, 0, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        self.items += len(next(a for a in args if isinstance(a, list)))
+        return self.method(*args)
+
+
+def test_indexing_thousands_of_memories_writes_in_batches(service: MemoryService, monkeypatch) -> None:
+    from sqlalchemy import insert
+
+    from azera.db.models import new_id
+
+    yesterday = utcnow() - timedelta(days=1)
+    rows = [
+        {"id": new_id(), "text": f"Note {n}: the {['kiln', 'oboe', 'fjord'][n % 3]} again.", "persona_id": "azera"}
+        for n in range(2_500)
+    ]
+    with session_scope() as session:
+        session.execute(
+            insert(Memory),
+            [{**row, "kind": "fact", "tier": "long_term", "source": "", "created_at": yesterday} for row in rows],
+        )
+    embeds = CountingCalls(service.embedder.embed)
+    upserts = CountingCalls(service.semantic.upsert)
+    monkeypatch.setattr(service.embedder, "embed", embeds)
+    monkeypatch.setattr(service.semantic, "upsert", upserts)
+    transactions = service.lexical.transactions
+    assert service.reindex(batch=1_000) == 2_500
+    # One embedding call, one vector upsert and one word-search transaction per 1,000 memories.
+    assert (embeds.calls, upserts.calls, service.lexical.transactions - transactions) == (3, 3, 3)
+    assert upserts.items == 2_500 and service.semantic.count() == 2_500
+    assert service.lexical.count("memories") == 2_500
+    # Indexing the same memories again replaces them: nothing is duplicated.
+    assert service.reindex(batch=1_000) == 2_500
+    assert service.lexical.count("memories") == 2_500 and service.semantic.count() == 2_500
+    assert texts(service.retrieve("Note 1234", persona_id="azera", chat_id="n"))[0] == "Note 1234: the oboe again."
+
+
+def _turn(chat_id: str, role: str, text: str, parent_id: str | None, age_s: float):
+    from azera.db.models import ChatMessage
+
+    with session_scope() as session:
+        message = ChatMessage(chat_id=chat_id, role=role, content=text, parent_id=parent_id)
+        session.add(message)
+        session.flush()
+        memory = MemoryService.record(
+            session,
+            text=text,
+            persona_id="azera",
+            chat_id=chat_id,
+            message_id=message.id,
+            kind="conversation",
+            created_at=utcnow() - timedelta(seconds=age_s),
+        )
+        return message.id, memory.id
+
+
+def test_a_turn_indexed_before_its_answer_is_found_by_the_answer_words(service: MemoryService, monkeypatch) -> None:
+    from azera.db.models import Chat
+
+    with session_scope() as session:
+        session.add(Chat(id="c" * 32, ai_persona_id="azera", user_persona_id="protag"))
+    question, question_memory = _turn("c" * 32, "user", "What should we plant this spring?", None, 7200)
+    assert service.index([question_memory]) == 1
+    _, answer_memory = _turn("c" * 32, "assistant", "Tomatoes and basil, by the south wall.", question, 7100)
+    lexical_upserts = CountingCalls(service.lexical.upsert)
+    monkeypatch.setattr(service.lexical, "upsert", lexical_upserts)
+    assert service.index([answer_memory]) == 1
+    assert lexical_upserts.items == 3  # the answer, the question it answers (now with its answer), the chat message
+    found = service.lexical.search("memories", "basil", SearchScope(persona_id="azera"), 10)
+    assert {h.id for h in found} == {question_memory, answer_memory}
+    # A rebuild reads each turn with the turns around it: the question still finds its answer's words.
+    assert service.reindex() == 2
+    found = service.lexical.search("memories", "basil", SearchScope(persona_id="azera"), 10)
+    assert {h.id for h in found} == {question_memory, answer_memory}

@@ -185,3 +185,39 @@ def test_meilisearch_down_is_an_error_the_service_can_catch() -> None:
 
     with pytest.raises(Exception, match="onnect"):
         MeiliLexicalStore("http://127.0.0.1:1")
+
+
+def test_the_vector_graph_is_built_in_a_child_process_while_searches_answer_busy(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from azera.memory.semantic import SemanticBusyError
+
+    store = EdgeSemanticStore(tmp_path / "semantic", dimension=8)
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.upsert([_item(n, f"m{n}") for n in range(400)], vectors)
+    before = [h.id for h in store.search(vectors[7], SearchScope("azera"), 5)]
+    assert store.optimize() is False  # 400 new vectors: exact search stays cheaper than a graph
+    seen_busy: list[str] = []
+
+    def search_while_optimizing() -> None:
+        deadline = time.monotonic() + 30
+        while not store.optimizing and time.monotonic() < deadline:
+            pass
+        try:
+            store.search(vectors[7], SearchScope("azera"), 5)
+        except SemanticBusyError as error:  # at once, not after the child is done
+            seen_busy.append(str(error))
+
+    watcher = threading.Thread(target=search_while_optimizing, daemon=True)
+    watcher.start()
+    assert store.optimize(force=True) is True
+    watcher.join(timeout=30)
+    assert seen_busy and "word search" in seen_busy[0]
+    # The shard is open again in this process, with every vector and the same answers.
+    assert store.count() == 400 and [h.id for h in store.search(vectors[7], SearchScope("azera"), 5)] == before
+    store.upsert([_item(400, "after")], vectors[:1])
+    assert store.count() == 401
+    store.close()

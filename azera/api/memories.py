@@ -1,4 +1,4 @@
-"""``/api/memories``: add a memory and search them (the command line uses these while the app runs)."""
+"""``/api/memories``: add, search, re-index (the command line uses these while the app runs)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import asyncio
 
 from fastapi import FastAPI, HTTPException, Query
 
-from azera.api.schemas import MemoryAdded, NewMemory, RecalledOut
+from azera.api.schemas import IndexState, MemoryAdded, NewMemory, RecalledOut
 from azera.db.engine import in_db
 from azera.errors import NotFoundError, ServiceError
+from azera.memory.indexing import index_state
 from azera.memory.service import MemoryService
 from azera.runtime import runtime
 from azera.services.personas import get_persona
@@ -22,7 +23,27 @@ def _memory_service() -> MemoryService:
 
 
 def add_memory_routes(api: FastAPI) -> None:
-    """Add and search."""
+    """Add, search, re-index."""
+
+    async def _index_state() -> IndexState:
+        waiting, total = await in_db(index_state)
+        return IndexState(waiting=waiting, total=total, problem=runtime().indexer.problem)
+
+    @api.get("/api/memories/index")
+    async def get_index_state() -> IndexState:
+        """Memories waiting to be indexed, of all memories (a re-index's progress)."""
+        return await _index_state()
+
+    @api.post("/api/memories/reindex", status_code=202)
+    async def reindex_memories() -> IndexState:
+        """Empty the indexes and re-index every memory from SQL in the background.
+
+        Follow it with GET /api/memories/index. Recall meanwhile finds the memories indexed so far.
+        """
+        service = await asyncio.to_thread(_memory_service)
+        await asyncio.to_thread(service.rebuild)
+        runtime().indexer.wake()
+        return await _index_state()
 
     @api.post("/api/memories", status_code=201)
     async def add_memory(memory: NewMemory) -> MemoryAdded:

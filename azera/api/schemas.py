@@ -97,6 +97,14 @@ class MemoryAdded(BaseModel):
     indexed: bool
 
 
+class IndexState(BaseModel):
+    """How far indexing has come: memories waiting, all memories, and why indexing fails ('' when it works)."""
+
+    waiting: int
+    total: int
+    problem: str
+
+
 class RecalledOut(BaseModel):
     """A memory recall chose, and why."""
 

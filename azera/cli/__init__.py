@@ -73,11 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     owner.add_argument("action", choices=["link", "reset"])
     owner.set_defaults(handler=cmd_owner)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat", "quality", "retrieval", "memory", "tick"])
+    bench.add_argument("suite", choices=["chat", "quality", "index", "retrieval", "memory", "tick"])
     bench.add_argument("--seconds", type=float, default=30.0, help="tick: how long to measure")
     bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")
     bench.add_argument("--k", type=int, default=10, help="memory: recall@k")
-    bench.add_argument("--memories", type=int, default=10_000, help="retrieval: memories to index")
+    bench.add_argument(
+        "--memories",
+        type=_sizes,
+        default=[10_000],
+        help="index, retrieval: memories to index, or sizes separated by commas (e.g. 10000,100000)",
+    )
     bench.add_argument("--queries", type=int, default=100, help="retrieval: messages to time")
     bench.add_argument("--model", action="append", help="chat, quality: the model (quality: repeat; default: all)")
     bench.add_argument("--concurrent", type=int, default=1, help="chat: chats generating at once")
@@ -86,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
     return parser
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive whole numbers")
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,14 +13,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import asyncio
 
     from azera.bench.chat import bench_chat
-    from azera.bench.retrieval import bench_retrieval
 
     if args.suite == "tick":
         from azera.bench.tick import bench_tick
 
         result = bench_tick(seconds=args.seconds)
-    elif args.suite == "retrieval":
-        result = bench_retrieval(memories=args.memories, queries=args.queries)
+    elif args.suite in ("index", "retrieval"):
+        from azera.bench.retrieval import bench_sizes
+
+        result = bench_sizes(args.memories, queries=args.queries if args.suite == "retrieval" else 0)
     elif args.suite == "quality":
         from azera.bench.quality import bench_quality
 
@@ -49,6 +50,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(format_report(result))
     elif args.suite == "quality":
         from azera.bench.quality import format_report
+
+        print(format_report(result))
+    elif args.suite in ("index", "retrieval"):
+        from azera.bench.retrieval import format_report
 
         print(format_report(result))
     else:

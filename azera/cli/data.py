@@ -135,6 +135,31 @@ def _print_recalled(hits: list[dict]) -> None:
         print(f"{n}. [{hit['created_at']}] ({hit['kind']}) {who}{hit['text']}\n   fused {hit['score']:.4f}: {sources}")
 
 
+def _progress(done: int, total: int) -> None:
+    print(f"\r    indexed {done:,} of {total:,} ({100 * done // max(total, 1)} %)", end="", file=sys.stderr, flush=True)
+
+
+def _follow_reindex(app, state: dict) -> int:
+    """Print the app's re-index progress until nothing waits (Ctrl-C stops following, not the re-index)."""
+    import time
+
+    total = state["total"]
+    try:
+        while state["waiting"] and not state["problem"]:
+            _progress(total - state["waiting"], total)
+            time.sleep(2)
+            state = app.call("GET", "/api/memories/index").json()
+    except KeyboardInterrupt:
+        print("\nthe app goes on re-indexing in the background", file=sys.stderr)
+        return 0
+    if state["problem"]:
+        print(f"\nerror: indexing fails, the app retries: {state['problem']}", file=sys.stderr)
+        return 1
+    _progress(total, total)
+    print(f"\nreindexed {total:,} memories from SQL")
+    return 0
+
+
 def _memory_through_app(app, args: argparse.Namespace) -> int:
     """The running app holds the memory indexes: ask it."""
     print(f"[through the running app at {app.url}]", file=sys.stderr)
@@ -148,12 +173,8 @@ def _memory_through_app(app, args: argparse.Namespace) -> int:
                 app.call("GET", "/api/memories/search", params={"q": args.query, "persona": args.persona}).json()
             )
         else:
-            print(
-                "error: the running app holds the memory indexes; stop it to rebuild them "
-                "(while it runs it indexes waiting memories by itself)",
-                file=sys.stderr,
-            )
-            return 1
+            state = app.call("POST", "/api/memories/reindex").json()
+            return _follow_reindex(app, state)
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -194,7 +215,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
             found = service.retrieve(args.query, persona_id=args.persona, chat_id="")
             _print_recalled([dataclasses.asdict(hit) for hit in found])
         else:
-            print(f"reindexed {service.reindex()} memories from SQL")
+            done = service.reindex(progress=_progress)
+            print(f"\nreindexed {done:,} memories from SQL")
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -134,9 +134,9 @@ class Memory(SQLModel, table=True):
     tier: str = Field(default="long_term", index=True, max_length=16)
     persona_id: str = Field(foreign_key="persona.id", index=True, max_length=64)
     chat_id: str | None = Field(default=None, index=True, max_length=32)
-    message_id: str | None = Field(default=None, max_length=32)
+    message_id: str | None = Field(default=None, index=True, max_length=32)
     source: str = Field(default="", max_length=200)
-    indexed_at: datetime | None = Field(default=None)
+    indexed_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 

@@ -94,7 +94,11 @@ def indexed_form(memory: Memory, context: str = "", speaker: str = "") -> Indexe
 
 
 def answered_memories(session: Session, memory_ids: list[str]) -> list[str]:
-    """Memories of the turns these memories answer: their word-search context gains the answer."""
+    """Indexed memories of the turns these memories answer: their word-search context gains the answer.
+
+    A turn still waiting is left out: it will be read with its answer when its own turn comes. Only
+    word search is rewritten for them (no embedding), a small cost even in a full re-index.
+    """
     rows = session.exec(select(Memory.message_id).where(col(Memory.id).in_(memory_ids)))
     message_ids = [m for m in rows if m]
     if not message_ids:
@@ -104,13 +108,21 @@ def answered_memories(session: Session, memory_ids: list[str]) -> list[str]:
     ]
     if not parent_ids:
         return []
-    found = session.exec(select(Memory.id).where(col(Memory.message_id).in_(parent_ids)))
-    return [memory_id for memory_id in found if memory_id not in set(memory_ids)]
+    found = session.exec(
+        select(Memory.id).where(col(Memory.message_id).in_(parent_ids), col(Memory.indexed_at).is_not(None))
+    )
+    own = set(memory_ids)
+    return [memory_id for memory_id in found if memory_id not in own]
 
 
 def waiting_count(session: Session) -> int:
     """How many memories are not indexed yet."""
     return session.exec(select(func.count()).select_from(Memory).where(col(Memory.indexed_at).is_(None))).one()
+
+
+def index_state(session: Session) -> tuple[int, int]:
+    """(memories waiting to be indexed, all memories): the progress of a re-index."""
+    return waiting_count(session), session.exec(select(func.count()).select_from(Memory)).one()
 
 
 def has_indexed_memories(session: Session) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from azera.memory.service import MemoryService
@@ -20,10 +21,11 @@ MAX_BACKOFF_SECONDS = 30 * 60
 # The reply pipeline indexes its own memories within a second or two; leave those to it.
 GRACE_SECONDS = 30.0
 BATCH = 256
+RUN_SECONDS = 5.0  # a run goes on batch after batch this long (a rebuild of 100k runs at the embedder's speed)
 
 
 class PendingIndexer:
-    """The tick-loop stage: every 30 s, index a batch of waiting memories; after a failure wait 30 s, 1, 2 … 30 min."""
+    """The tick-loop stage: every 30 s, index the waiting memories; after a failure wait 30 s, 1, 2 … 30 min."""
 
     def __init__(self, memory: Callable[[], MemoryService | None]) -> None:
         self.memory = memory
@@ -44,16 +46,36 @@ class PendingIndexer:
         if service is None:
             self._fail(now, "memory is unavailable (see the log)")
             return
-        done = await asyncio.to_thread(service.index_pending, BATCH, GRACE_SECONDS)
-        if service.last_index_error and not done:
+        done = await asyncio.to_thread(self._drain, service)
+        self.indexed += done
+        if service.last_index_error:
             self._fail(now, service.last_index_error)
             return
-        self.indexed += done
         self.problem, self._backoff = "", CHECK_SECONDS
         # A full batch means more are waiting: go on at the next tick instead of in 30 s.
         self._next = now if done >= BATCH else now + CHECK_SECONDS
         if done:
             log.info("indexed %d memories that were waiting", done)
+
+    def wake(self) -> None:
+        """Run at the next tick (after a re-index was asked for), whatever the wait or back-off."""
+        self._next, self._backoff = float("-inf"), CHECK_SECONDS
+
+    @staticmethod
+    def _drain(service: MemoryService) -> int:
+        """Batches back to back for up to RUN_SECONDS (worker thread).
+
+        Once none waits, the vector graph is built if enough new vectors need it (so a re-index builds it
+        once, at its end).
+        """
+        deadline, total = time.monotonic() + RUN_SECONDS, 0
+        while True:
+            done = service.index_pending(BATCH, GRACE_SECONDS)
+            total += done
+            if done < BATCH and not service.last_index_error:
+                service.optimize()
+            if done < BATCH or time.monotonic() >= deadline:
+                return total
 
     def _fail(self, now: float, reason: str) -> None:
         self.problem = reason

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 from azera.config import Settings
 from azera.db.engine import session_scope
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
 from azera.memory.indexing import has_indexed_memories
-from azera.memory.lexical import INDEXES, FtsLexicalStore, LexicalStore, MeiliLexicalStore
+from azera.memory.lexical import FtsLexicalStore, LexicalStore, MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
 from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore, RedisStore, WorkingMemory
@@ -72,12 +71,12 @@ def build_memory_service(settings: Settings) -> MemoryService:
     else:
         stale = recorded != _layout(embedder)
     if stale or getattr(lexical, "rebuilt", False):
-        log.warning("the memory indexes were built for another layout or embedding model; rebuilding them from SQL")
-        semantic.clear()
-        for index in INDEXES:
-            lexical.clear(index)
-        service.mark_all_unindexed()
-        threading.Thread(target=service.index_all_pending, name="azera-reindex", daemon=True).start()
+        waiting = service.rebuild()
+        log.warning(
+            "the memory indexes were built for another layout or embedding model: %d memories are re-indexed from "
+            "SQL in the background (recall finds each one once it is)",
+            waiting,
+        )
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(_layout(embedder)))
     return service

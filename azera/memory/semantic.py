@@ -12,6 +12,14 @@ import numpy as np
 from azera.memory.records import Hit, IndexedMemory, SearchScope
 
 KEYWORD_FIELDS = ("persona_id", "chat_id", "kind", "tier")
+# Vectors not yet in the HNSW graph, above which the graph is (re)built: below it, exact search over them
+# costs a few ms. A fresh index of up to this size stays exact (the recall benchmarks' sets all do).
+OPTIMIZE_AFTER = 20_000
+HNSW_EF = 512  # graph candidates per search: near-exact (≥ 95 % of the exact top-50 even on hard vectors)
+
+
+class SemanticBusyError(RuntimeError):
+    """The vector index is being rebuilt in another process: recall uses word search meanwhile."""
 
 
 def _payload(item: IndexedMemory) -> dict:
@@ -49,9 +57,24 @@ class SemanticStore(Protocol):
         """Remove everything (before a rebuild)."""
         ...
 
+    def optimize(self, force: bool = False) -> bool:
+        """Build the search graph over new vectors when enough have come (or ``force``); True if it ran.
+
+        Blocking: it may take minutes at a million memories.
+        """
+        ...
+
 
 class EdgeSemanticStore:
-    """The Qdrant engine embedded in-process (``qdrant-edge-py``), persisted in a folder."""
+    """The Qdrant engine embedded in-process (``qdrant-edge-py``), persisted in a folder.
+
+    New vectors land in a plain segment searched exactly. Searching it grows with its size (12 ms over
+    100k memories), so once ``OPTIMIZE_AFTER`` vectors wait, ``optimize`` builds the HNSW graph. It
+    does so in a child process: the engine's optimize() holds Python's GIL for its whole run (25 s at
+    100k), which in-process would freeze the app. While the child works the shard is closed here;
+    searches and writes raise ``SemanticBusyError`` at once (recall answers from word search, new memories
+    wait in SQL and are indexed afterwards).
+    """
 
     name = "embedded Qdrant engine"
 
@@ -59,6 +82,7 @@ class EdgeSemanticStore:
         self.path, self.dimension = path, dimension
         self._lock = threading.Lock()
         self._shard = self._open()
+        self.optimizing = False
 
     def _open(self):
         import qdrant_edge as qe
@@ -73,6 +97,11 @@ class EdgeSemanticStore:
             shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
         shard.update(qe.UpdateOperation.create_field_index("created_at", qe.PayloadSchemaType.Float))
         return shard
+
+    def _ready(self):
+        if self._shard is None:
+            raise SemanticBusyError("the vector index is being optimized; recall uses word search meanwhile")
+        return self._shard
 
     def _filter(self, scope: SearchScope, ids: list[str] | None = None):
         import qdrant_edge as qe
@@ -98,45 +127,86 @@ class EdgeSemanticStore:
             for item, vector in zip(items, vectors, strict=False)
         ]
         with self._lock:
-            self._shard.update(qe.UpdateOperation.upsert_points(points))
-            self._shard.flush()
+            shard = self._ready()
+            shard.update(qe.UpdateOperation.upsert_points(points))
+            shard.flush()
 
     def delete(self, ids: list[str]) -> None:
         """See SemanticStore."""
         import qdrant_edge as qe
 
         with self._lock:
-            self._shard.update(qe.UpdateOperation.delete_points([str(uuid.UUID(hex=i)) for i in ids]))
-            self._shard.flush()
+            shard = self._ready()
+            shard.update(qe.UpdateOperation.delete_points([str(uuid.UUID(hex=i)) for i in ids]))
+            shard.flush()
 
     def search(self, vector: np.ndarray, scope: SearchScope, limit: int, ids: list[str] | None = None) -> list[Hit]:
         """See SemanticStore."""
         import qdrant_edge as qe
 
-        query_filter = self._filter(scope, ids)
-        request = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(vector.tolist()), filter=query_filter)
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(vector.tolist()),
+            filter=self._filter(scope, ids),
+            params=qe.SearchParams(hnsw_ef=max(HNSW_EF, limit)),
+        )
         with self._lock:
-            points = self._shard.query(request)
+            points = self._ready().query(request)
         return [Hit(uuid.UUID(str(point.id)).hex, float(point.score)) for point in points]
 
     def count(self) -> int:
         """See SemanticStore."""
         with self._lock:
-            return int(self._shard.info().points_count)
+            return int(self._ready().info().points_count)
+
+    def waiting_for_graph(self) -> int:
+        """Vectors searched exactly because no graph covers them yet."""
+        with self._lock:
+            info = self._ready().info()
+        return int(info.points_count) - int(info.indexed_vectors_count)
+
+    def optimize(self, force: bool = False) -> bool:
+        """See SemanticStore: the graph is built by a child process while this one keeps running."""
+        import subprocess
+        import sys
+
+        if not force and self.waiting_for_graph() < OPTIMIZE_AFTER:
+            return False
+        with self._lock:
+            self._ready().close()
+            self._shard, self.optimizing = None, True
+        try:
+            subprocess.run(
+                [sys.executable, "-c", _OPTIMIZE_CHILD, str(self.path)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(f"optimizing the vector index failed: {error.stderr.strip()[-300:]}") from error
+        finally:
+            with self._lock:
+                self._shard, self.optimizing = self._open(), False
+        return True
 
     def clear(self) -> None:
         """See SemanticStore."""
         import shutil
 
         with self._lock:
-            self._shard.close()
+            self._ready().close()
             shutil.rmtree(self.path, ignore_errors=True)
             self._shard = self._open()
 
     def close(self) -> None:
         """Flush and release the shard."""
         with self._lock:
-            self._shard.close()
+            if self._shard is not None:
+                self._shard.close()
+
+
+# The child that builds the graph: it opens the shard this process closed, optimizes, closes it.
+_OPTIMIZE_CHILD = "import sys, qdrant_edge as qe; s = qe.EdgeShard.load(sys.argv[1]); s.optimize(); s.close()"
 
 
 class QdrantClientStore:
@@ -213,3 +283,7 @@ class QdrantClientStore:
         """See SemanticStore."""
         self.client.delete_collection(self.collection)
         self._ensure()
+
+    def optimize(self, force: bool = False) -> bool:
+        """See SemanticStore: a Qdrant server builds its graphs by itself, in the background."""
+        return False

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -24,7 +25,7 @@ from azera.db.rows import require
 from azera.errors import ServiceError
 from azera.memory.dates import recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
-from azera.memory.indexing import answered_memories, indexed_forms, speakers_of
+from azera.memory.indexing import answered_memories, indexed_forms, speakers_of, waiting_count
 from azera.memory.lexical import LexicalStore
 from azera.memory.recall import RecalledMemory, fuse
 from azera.memory.records import Hit, SearchScope
@@ -43,6 +44,7 @@ MIN_SIMILARITY = 0.2  # a candidate only semantic search found must be at least 
 DEDUP_PREFIX = 100
 SNIPPET_CHARS = 400
 RECALL_LIMIT = 8
+INDEX_BATCH = 512  # memories per indexing call (one embedding call, one upsert per index)
 MAX_MEMORY_CHARS = 20_000
 
 
@@ -61,6 +63,7 @@ class MemoryService:
         self.embedder, self.semantic, self.lexical, self.working = embedder, semantic, lexical, working
         self.clock = clock
         self.last_index_error = ""  # why the last indexing failed ('' after a success)
+        self.timings = dict.fromkeys(("sql", "embed", "semantic", "lexical", "optimize"), 0.0)  # seconds indexing
 
     # ---- writes -------------------------------------------------------------------------
     @staticmethod
@@ -123,35 +126,48 @@ class MemoryService:
     def index(self, memory_ids: list[str]) -> int:
         """Embed and index these memories (blocking); returns how many were indexed, 0 if an index failed.
 
-        The turns they answer are re-indexed for word search too: their context now holds the answer.
+        One embedding call, one vector upsert and one word-search transaction per call, whatever the
+        number of memories. Turns they answer that were indexed before the answer existed are re-indexed
+        for word search too: their context now holds the answer.
         """
+        clock = time.perf_counter
+        begun, started = clock(), utcnow()  # ``indexed_at`` = when the forms were read
         with session_scope() as session:
             forms = indexed_forms(session, memory_ids)
             answered = [item for _, item, _ in indexed_forms(session, answered_memories(session, memory_ids))]
         items = [item for _, item, _ in forms]
         if not items:
             return 0
+        self.timings["sql"] += clock() - begun
         try:
-            self.semantic.upsert(items, self.embed([item.dated for item in items]))
-            self.lexical.upsert("memories", items + answered)
+            # Straight to the embedder: the working-memory cache is for questions, never seen again as memories.
+            begun = clock()
+            vectors = self.embedder.embed([item.dated for item in items])
+            self.timings["embed"] += (now := clock()) - begun
+            self.semantic.upsert(items, vectors)
+            self.timings["semantic"] += (begun := clock()) - now
             chat_items = [
                 dataclasses.replace(item, id=memory.message_id, kind=role)
                 for memory, item, role in forms
                 if memory.message_id and role
             ]
+            self.lexical.upsert("memories", items + answered)
             if chat_items:
                 self.lexical.upsert("chats", chat_items)
+            self.timings["lexical"] += clock() - begun
         except Exception as error:
             log.warning("indexing %d memories failed, they stay in SQL for a later retry: %s", len(items), error)
             self.last_index_error = f"{type(error).__name__}: {error}"[:300]
             return 0
         self.last_index_error = ""
+        begun = clock()
         with session_scope() as session:
-            indexed = update(Memory).where(col(Memory.id).in_([i.id for i in items])).values(indexed_at=utcnow())
+            indexed = update(Memory).where(col(Memory.id).in_([i.id for i in items])).values(indexed_at=started)
             session.exec(indexed)  # type: ignore[call-overload]
+        self.timings["sql"] += clock() - begun
         return len(items)
 
-    def index_pending(self, batch: int = 256, older_than: float = 0.0) -> int:
+    def index_pending(self, batch: int = INDEX_BATCH, older_than: float = 0.0) -> int:
         """Index memories whose indexing failed or has not happened yet (made at least ``older_than`` s ago)."""
         cutoff = datetime.fromtimestamp(self.clock() - older_than, UTC)
         with session_scope() as session:
@@ -159,31 +175,49 @@ class MemoryService:
             ids = list(session.exec(waiting.limit(batch)))
         return self.index(ids) if ids else 0
 
-    def mark_all_unindexed(self) -> None:
-        """Flag every memory for indexing (after an index was rebuilt empty)."""
-        with session_scope() as session:
-            for memory in session.exec(select(Memory).where(col(Memory.indexed_at).is_not(None))):
-                memory.indexed_at = None
-                session.add(memory)
-
-    def index_all_pending(self) -> int:
+    def index_all_pending(self, batch: int = INDEX_BATCH, progress: Callable[[int], None] | None = None) -> int:
         """Index every memory still waiting (blocking); stops early if indexing fails."""
         total = 0
-        while (done := self.index_pending()) > 0:
+        while (done := self.index_pending(batch)) > 0:
             total += done
+            if progress is not None:
+                progress(total)
         return total
 
-    def reindex(self, batch: int = 256) -> int:
-        """Rebuild every index from SQL."""
+    def rebuild(self) -> int:
+        """Empty every index and flag every memory for indexing; returns how many now wait.
+
+        Nothing is indexed here: the tick-loop stage (or ``reindex``) does it in batches, and recall
+        meanwhile finds the memories indexed so far.
+        """
         self.semantic.clear()
         for index in ("memories", "chats"):
             self.lexical.clear(index)
         with session_scope() as session:
-            ids = list(session.exec(select(Memory.id).order_by(col(Memory.created_at))))
-        done = 0
-        for start in range(0, len(ids), batch):
-            done += self.index(ids[start : start + batch])
+            session.exec(update(Memory).values(indexed_at=None))  # type: ignore[call-overload]
+            return waiting_count(session)
+
+    def reindex(self, batch: int = INDEX_BATCH, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild every index from SQL (blocking); ``progress(done, total)`` after each batch."""
+        total = self.rebuild()
+        done = self.index_all_pending(batch, None if progress is None else lambda done: progress(done, total))
+        self.optimize()
         return done
+
+    def optimize(self) -> bool:
+        """Build the vector search graph once enough new vectors wait (in a child process).
+
+        Blocking: 21 s at 100k memories. Run it when nothing waits to be indexed, so that a rebuild builds
+        its graph once.
+        """
+        begun = time.perf_counter()
+        try:
+            ran = self.semantic.optimize()
+        except Exception as error:
+            log.warning("the vector index could not be optimized (searches stay exact, slower): %s", error)
+            return False
+        self.timings["optimize"] += time.perf_counter() - begun
+        return ran
 
     def delete(self, memory_id: str) -> None:
         """Delete a memory from SQL and every index."""
@@ -302,31 +336,43 @@ class MemoryService:
     def _assemble(
         scores: dict[str, dict[str, float]], persona_id: str, limit: int, window: tuple[float, float] | None
     ) -> list[RecalledMemory]:
-        candidates = {i for found in scores.values() for i in found}
+        """Fuse, then read from SQL only the best rows (a few more than ``limit``, for duplicates and gone rows)."""
+        candidates = list({i for found in scores.values() for i in found})
         if not candidates:
             return []
+        columns = (Memory.id, Memory.text, Memory.kind, Memory.persona_id, Memory.message_id, Memory.created_at)
         with session_scope() as session:
-            rows = {m.id: m for m in session.exec(select(Memory).where(col(Memory.id).in_(list(candidates))))}
-        dated = {memory_id: epoch(memory.created_at) for memory_id, memory in rows.items()}
-        seen: set[str] = set()
-        recalled: list[RecalledMemory] = []
-        for memory_id, score in fuse(scores, dated=dated, window=window):
-            memory = rows.get(memory_id)
-            if memory is None or memory.persona_id != persona_id:  # gone from SQL, or (defensively) not ours
-                continue
-            key = " ".join(memory.text.split())[:DEDUP_PREFIX].lower()
-            if key in seen:
-                continue
-            seen.add(key)
-            sources = {name: found[memory_id] for name, found in scores.items() if memory_id in found}
-            text = memory.text if len(memory.text) <= SNIPPET_CHARS else memory.text[: SNIPPET_CHARS - 1] + "…"
+            dated = {}
+            if window is not None:  # the date bonus needs every candidate's date
+                found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(candidates)))
+                dated = {memory_id: epoch(created) for memory_id, created in found}
+            ranked = fuse(scores, dated=dated, window=window)
+            seen: set[str] = set()
+            chosen: list[tuple[object, float]] = []
+            step = 2 * limit
+            for start in range(0, len(ranked), step):
+                chunk = ranked[start : start + step]
+                query = select(*columns).where(col(Memory.id).in_([memory_id for memory_id, _ in chunk]))
+                rows = {row.id: row for row in session.exec(query)}
+                for memory_id, score in chunk:
+                    row = rows.get(memory_id)
+                    if row is None or row.persona_id != persona_id:  # gone from SQL, or (defensively) not ours
+                        continue
+                    key = " ".join(row.text.split())[:DEDUP_PREFIX].lower()
+                    if key not in seen:
+                        seen.add(key)
+                        chosen.append((row, score))
+                if len(chosen) >= limit:
+                    break
+            chosen = chosen[:limit]
+            speakers = speakers_of(session, [row for row, _ in chosen]) if chosen else {}
+        recalled = []
+        for row, score in chosen:
+            sources = {name: found[row.id] for name, found in scores.items() if row.id in found}
+            text = row.text if len(row.text) <= SNIPPET_CHARS else row.text[: SNIPPET_CHARS - 1] + "…"
             recalled.append(
-                RecalledMemory(memory.id, text, memory.kind, f"{memory.created_at:%Y-%m-%d}", round(score, 5), sources)
+                RecalledMemory(
+                    row.id, text, row.kind, f"{row.created_at:%Y-%m-%d}", round(score, 5), sources, speakers[row.id]
+                )
             )
-            if len(recalled) >= limit:
-                break
-        if recalled:
-            with session_scope() as session:
-                speakers = speakers_of(session, [rows[m.id] for m in recalled])
-            recalled = [dataclasses.replace(m, speaker=speakers[m.id]) for m in recalled]
         return recalled

@@ -193,15 +193,39 @@ def memories_page() -> rx.Component:
         rx.cond(
             MemoriesState.waiting > 0,
             rx.callout(
-                rx.text(
-                    MemoriesState.waiting,
-                    " memories are waiting to be indexed (recall finds them once they are)",
-                    rx.cond(MemoriesState.index_problem != "", ": " + MemoriesState.index_problem, "."),
+                rx.vstack(
+                    rx.text(
+                        "Indexing: ",
+                        MemoriesState.index_summary,
+                        " memories are waiting (recall finds each one once it is indexed)",
+                        rx.cond(MemoriesState.index_problem != "", ": " + MemoriesState.index_problem, "."),
+                    ),
+                    rx.progress(value=MemoriesState.index_percent, max=100, width="100%", id="index-progress"),
+                    rx.moment(interval=3000, on_change=MemoriesState.poll_index, display="none"),
+                    width="100%",
                 ),
                 icon="hourglass",
                 color_scheme="amber",
                 id="index-waiting",
+                width="100%",
             ),
+        ),
+        rx.hstack(
+            rx.spacer(),
+            rx.tooltip(
+                rx.button(
+                    rx.icon("refresh-cw", size=14),
+                    "Rebuild indexes",
+                    on_click=MemoriesState.rebuild_indexes,
+                    loading=MemoriesState.rebuilding,
+                    variant="soft",
+                    size="1",
+                    id="rebuild-indexes",
+                ),
+                content="Re-index every memory from SQL in the background (about 6 minutes per 100,000 memories); "
+                "recall uses what is already indexed meanwhile",
+            ),
+            width="100%",
         ),
         rx.tabs.root(
             rx.tabs.list(

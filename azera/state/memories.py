@@ -19,7 +19,7 @@ from azera.config import get_settings
 from azera.db.engine import in_db
 from azera.errors import ServiceError
 from azera.memory import documents
-from azera.memory.indexing import waiting_count
+from azera.memory.indexing import index_state
 from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
 from azera.runtime import runtime
 from azera.services.personas import list_personas
@@ -71,8 +71,20 @@ class MemoriesState(rx.State):
     kb_busy: bool = False
     kb_progress: int = 0
     kb_status: str = ""
-    waiting: int = 0
+    waiting: int = 0  # memories not indexed yet
+    total: int = 0  # all memories
     index_problem: str = ""
+    rebuilding: bool = False
+
+    @rx.var
+    def index_summary(self) -> str:
+        """'1,204 of 100,000'."""
+        return f"{self.waiting:,} of {self.total:,}"
+
+    @rx.var
+    def index_percent(self) -> int:
+        """How far indexing has come (100 when nothing waits)."""
+        return 100 if not self.total else round(100 * (self.total - self.waiting) / self.total)
 
     @rx.var
     def kinds(self) -> list[str]:
@@ -103,9 +115,9 @@ class MemoriesState(rx.State):
         def read(session: Session):
             memories = documents.find_memories(session, **filters)
             ids = [p.id for p in list_personas(session, kind="ai")]
-            return memories, ids, documents.list_documents(session, persona), waiting_count(session)
+            return memories, ids, documents.list_documents(session, persona), index_state(session)
 
-        memories, self.personas, docs, self.waiting = await in_db(read)
+        memories, self.personas, docs, (self.waiting, self.total) = await in_db(read)
         self.index_problem = runtime().indexer.problem
         self.rows = [
             MemoryRow(
@@ -144,6 +156,35 @@ class MemoriesState(rx.State):
         """Page load."""
         self.editing_id = ""
         await self._refresh()
+
+    @rx.event
+    async def poll_index(self):
+        """Follow a re-index (polled by the page while memories wait)."""
+        self.waiting, self.total = await in_db(index_state)
+        self.index_problem = runtime().indexer.problem
+
+    @rx.event(background=True)
+    async def rebuild_indexes(self):
+        """Empty the indexes and re-index every memory from SQL in the background.
+
+        Recall meanwhile finds the memories indexed so far.
+        """
+        async with self:
+            if self.rebuilding:
+                return
+            self.rebuilding = True
+        try:
+            service = await asyncio.to_thread(runtime().memory)
+            if service is None:
+                yield rx.toast.error("Memory is unavailable (see the log)")
+                return
+            waiting = await asyncio.to_thread(service.rebuild)
+            runtime().indexer.wake()
+            yield rx.toast.info(f"Re-indexing {waiting:,} memories in the background")
+        finally:
+            async with self:
+                self.rebuilding = False
+                await self._refresh()
 
     @rx.event
     async def set_query(self, value: str):
