@@ -1,5 +1,6 @@
 """The embedded llama.cpp backend with the shipped SmolLM2-135M model (real inference)."""
 
+import logging
 import asyncio
 import time
 from pathlib import Path
@@ -118,3 +119,14 @@ async def test_pull_is_explained(backend: LlamaCppBackend) -> None:
     with pytest.raises(BackendError, match=r"put a \.gguf file"):
         async for _ in backend.pull_model("anything"):
             pass
+
+
+async def test_model_loading_noise_goes_to_debug_logging(
+    tmp_path: Path, capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    fresh = LlamaCppBackend(tmp_path, context=512)  # a new backend reads the vocabulary again
+    with caplog.at_level(logging.DEBUG, logger="azera.llama_cpp"):
+        assert await fresh.count_tokens(SMALL_MODEL, "hello world") > 0
+    # llama.cpp's lines (a vocabulary-only load warns "n_ctx_train (0)") no longer reach the terminal
+    assert "llama_" not in capfd.readouterr().err
+    assert any(r.levelno == logging.DEBUG and r.name == "azera.llama_cpp" for r in caplog.records)

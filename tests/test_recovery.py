@@ -87,3 +87,36 @@ def test_upload_staging_older_than_a_day_is_removed(prepared, data_dir) -> None:
     os.utime(old, (two_days_ago, two_days_ago))
     assert recover_after_crash()[1] == 1
     assert not old.exists() and recent.exists()
+
+
+async def test_a_document_cut_by_a_crash_shows_its_progress_and_finishes_by_itself(prepared, monkeypatch) -> None:
+    from azera.memory import documents, pending
+
+    monkeypatch.setattr(pending, "GRACE_SECONDS", 0.0)
+    service = runtime().memory()
+    # What a kill -9 during an upload leaves: every chunk saved (one transaction), the first batch indexed.
+    with session_scope() as session:
+        ids = [
+            MemoryService.record(
+                session,
+                text=f"Chapter {n}: the lighthouse keeper logs ship number {n}.",
+                persona_id="areza",
+                kind="document",
+                source="logbook.txt",
+                created_at=utcnow() - timedelta(minutes=5),
+            ).id
+            for n in range(40)
+        ]
+    assert service.index(ids[:8]) == 8
+    with session_scope() as session:
+        [cut] = documents.list_documents(session, "areza")
+    assert (cut.name, cut.chunks, cut.indexed) == ("logbook.txt", 40, 8)
+
+    indexer = runtime().indexer
+    await indexer.stage(time.time())
+    await indexer.wait()
+    with session_scope() as session:
+        [whole] = documents.list_documents(session, "areza")
+    assert (whole.chunks, whole.indexed) == (40, 40)
+    found = service.retrieve("ship number 33", persona_id="areza")
+    assert found and found[0].text.startswith("Chapter 33:")

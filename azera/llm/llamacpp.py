@@ -21,6 +21,31 @@ _DONE = object()
 AFFINITY_CHARS = 200  # a copy that evaluated the same first 200 characters is reused (prompt cache)
 
 
+_native_log = logging.getLogger("azera.llama_cpp")
+_native_callback: Any = None  # kept referenced: llama.cpp calls it for as long as the process lives
+
+
+def route_native_logs() -> None:
+    """llama.cpp's own log lines (model loading prints dozens, and a vocabulary-only load warns about a
+    context of 0) go to Python logging: errors as warnings, everything else at DEBUG. Otherwise they are
+    printed straight to the terminal whatever the log level."""
+    global _native_callback
+    if _native_callback is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        line = text.decode("utf-8", "replace").rstrip()
+        if line:
+            _native_log.log(logging.WARNING if level == 3 else logging.DEBUG, "%s", line)
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _native_callback = callback
+
+
 def available_cores() -> int:
     """CPU cores this process may run on."""
     try:
@@ -92,6 +117,7 @@ class _ModelPool:
     def _load(self) -> Any:
         from llama_cpp import Llama
 
+        route_native_logs()
         try:
             return Llama(model_path=str(self.path), n_ctx=self.context, n_threads=self.threads, verbose=False)
         except (ValueError, RuntimeError) as error:
@@ -295,6 +321,7 @@ class LlamaCppBackend:
             if str(path) not in self._vocab:
                 from llama_cpp import Llama
 
+                route_native_logs()
                 try:
                     self._vocab[str(path)] = Llama(model_path=str(path), vocab_only=True, verbose=False)
                 except (ValueError, RuntimeError) as error:

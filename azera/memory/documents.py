@@ -31,6 +31,7 @@ class DocumentSummary:
     name: str
     chunks: int
     created_at: str
+    indexed: int = 0  # chunks in the indexes; fewer than ``chunks`` while indexing (or after a crash) goes on
 
 
 def safe_name(filename: str) -> str:
@@ -144,14 +145,21 @@ def document_exists(session: Session, persona_id: str, name: str) -> bool:
 
 
 def list_documents(session: Session, persona_id: str) -> list[DocumentSummary]:
-    """A persona's documents with their chunk counts."""
+    """A persona's documents with their chunk counts and how many of those are indexed.
+
+    A document's chunks are saved in one transaction, so it is whole in SQL or absent; a crash during
+    its indexing leaves chunks waiting, which the tick-loop stage indexes after a restart.
+    """
     query = (
-        select(Memory.source, func.count(), func.min(Memory.created_at))
+        select(Memory.source, func.count(), func.min(Memory.created_at), func.count(Memory.indexed_at))
         .where(Memory.persona_id == persona_id, Memory.kind == "document")
         .group_by(Memory.source)
         .order_by(Memory.source)
     )
-    return [DocumentSummary(name, count, f"{first:%Y-%m-%d}") for name, count, first in session.exec(query).all()]
+    return [
+        DocumentSummary(name, count, f"{first:%Y-%m-%d}", indexed)
+        for name, count, first, indexed in session.exec(query).all()
+    ]
 
 
 def delete_document(service: MemoryService, *, persona_id: str, name: str) -> int:

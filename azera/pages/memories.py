@@ -130,6 +130,10 @@ def document_row(document: DocumentRow) -> rx.Component:
         rx.icon("file-text", size=16),
         rx.text(document["name"], weight="medium"),
         rx.text(document["chunks"], " chunks · ", document["created"], size="1", color=rx.color("gray", 10)),
+        rx.cond(
+            document["indexing"] != "",
+            rx.badge(rx.icon("hourglass", size=12), document["indexing"], color_scheme="amber", class_name="doc-indexing"),
+        ),
         rx.spacer(),
         confirm_delete(
             rx.icon_button(rx.icon("trash-2", size=14), size="1", color_scheme="red", variant="soft"),

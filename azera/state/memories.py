@@ -47,6 +47,7 @@ class DocumentRow(TypedDict):
     name: str
     chunks: int
     created: str
+    indexing: str  # '' when every chunk is indexed
 
 
 def _stage(folder: Path, name: str, data: bytes) -> None:
@@ -131,7 +132,15 @@ class MemoriesState(rx.State):
             )
             for m in memories
         ]
-        self.kb_documents = [DocumentRow(name=d.name, chunks=d.chunks, created=d.created_at) for d in docs]
+        self.kb_documents = [
+            DocumentRow(
+                name=d.name,
+                chunks=d.chunks,
+                created=d.created_at,
+                indexing="" if d.indexed >= d.chunks else f"{d.indexed:,} of {d.chunks:,} indexed, finishing by itself",
+            )
+            for d in docs
+        ]
 
     async def _apply(self, name: str, value: str):
         setattr(self, name, value)
