@@ -146,3 +146,52 @@ async def test_empty_message_saves_nothing(chat_id: str) -> None:
     with pytest.raises(ServiceError, match="empty"):
         [e async for e in generate_reply(chat_id, text="  ")]
     assert _branch(chat_id) == []
+
+
+def _cut_reply(chat_id: str, question: str, partial: str, status: str = "interrupted") -> str:
+    """What a crash leaves: the user's message and the reply's text up to the last save, marked by the start-up."""
+    with session_scope() as session:
+        user = svc.add_user_message(session, chat_id, question)
+        reply = svc.start_reply(session, chat_id, user.id, "smollm2-135m-instruct")
+        svc.save_reply(session, reply.id, content=partial, thinking="", status=status)
+        return reply.id
+
+
+@needs_model
+async def test_continue_carries_a_cut_reply_on_in_place(chat_id: str, llama: LlamaCppBackend) -> None:
+    from sqlmodel import select
+
+    from azera.db.models import Memory
+
+    reply_id = _cut_reply(chat_id, "Count from one to ten in words, separated by commas.", "One, two, three, four,")
+    events = [e async for e in generate_reply(chat_id, mode="continue", target_id=reply_id, backend=llama)]
+    done = next(e for e in events if e.kind == "done")
+    assert done.reply_id == reply_id and done.status == "complete"
+    reply = _reply(chat_id)
+    assert reply.id == reply_id and reply.status == "complete"  # the same message, no new branch
+    assert reply.content.startswith("One, two, three, four,") and len(reply.content) > len("One, two, three, four,")
+    assert "five" in reply.content.lower()  # the model went on from "four," (not a new answer)
+    assert [role for role, _ in _branch(chat_id)] == ["user", "assistant"]
+    with session_scope() as session:
+        kept = session.exec(select(Memory).where(Memory.message_id == reply_id)).all()
+    assert [m.text for m in kept] == [reply.content]  # one memory of the whole reply
+    # Once complete it cannot be continued again; a user message never can.
+    with pytest.raises(ServiceError, match="cut short"):
+        [e async for e in generate_reply(chat_id, mode="continue", target_id=reply_id, backend=llama)]
+    with pytest.raises(ServiceError, match="Only replies can be continued"):
+        [e async for e in generate_reply(chat_id, mode="continue", target_id=reply.parent_id, backend=llama)]
+
+
+async def test_continue_through_ollama_ends_with_the_reply_so_far(chat_id: str) -> None:
+    with ollama_server() as (url, state):
+        with session_scope() as session:
+            chat_service.set_chat_model(session, chat_id, model="llama3.2:1b", temperature=None)
+        reply_id = _cut_reply(chat_id, "Tell me about tea.", "Tea comes from", status="stopped")
+        events = [
+            e async for e in generate_reply(chat_id, mode="continue", target_id=reply_id, backend=OllamaBackend(url))
+        ]
+        sent = [r for r in state.chat_requests if r["messages"][0]["role"] == "system"][-1]["messages"]
+    # Ollama continues a conversation whose last message is the assistant's own.
+    assert sent[-1] == {"role": "assistant", "content": "Tea comes from"} and sent[-2]["role"] == "user"
+    done = next(e for e in events if e.kind == "done")
+    assert done.content.startswith("Tea comes from") and len(done.content) > len("Tea comes from")

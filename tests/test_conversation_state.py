@@ -155,3 +155,20 @@ async def test_a_model_the_page_never_listed_is_refused(ollama, chat_id: str) ->
     refused = await state.set_model("../../etc/passwd")
     assert "not one of the choices shown" in str(refused)
     assert state.model_override == ""
+
+
+async def test_continue_grows_an_interrupted_reply_on_the_page(ollama, chat_id: str) -> None:
+    from azera.services import messages as svc
+
+    with session_scope() as session:  # what a crash mid-reply leaves, as the start-up marks it
+        user = svc.add_user_message(session, chat_id, "tell me about tea")
+        reply = svc.start_reply(session, chat_id, user.id, "llama3.2:1b")
+        svc.save_reply(session, reply.id, content="Tea comes from", thinking="", status="interrupted")
+    state = await _open(chat_id)
+    assert state.messages[-1]["status"] == "interrupted"
+    outputs = [e async for e in background(state, "continue_reply", "not-a-shown-message")]
+    assert any("That message" in str(event) for event in outputs) and state.messages[-1]["status"] == "interrupted"
+    [e async for e in background(state, "continue_reply", reply.id)]
+    assert [m["role"] for m in state.messages] == ["user", "assistant"] and state.messages[-1]["id"] == reply.id
+    assert state.messages[-1]["status"] == "complete"
+    assert state.messages[-1]["content"].startswith("Tea comes from")

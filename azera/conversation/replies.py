@@ -13,9 +13,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from azera.db.engine import in_db, session_scope
+from azera.db.models import Memory
 from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.loops import cut_at_repeat, without_speaker_label
@@ -23,7 +24,7 @@ from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages, pr
 from azera.llm.sampling import Sampling
 from azera.llm.thinking import split_thinking
 from azera.memory.recall import RecalledMemory, memories_block
-from azera.memory.service import MemoryService
+from azera.memory.service import MAX_MEMORY_CHARS, MemoryService
 from azera.mind.mood import infer_mood
 from azera.runtime import runtime
 from azera.services import messages as message_service
@@ -33,7 +34,8 @@ from azera.services.sampling import chat_sampling
 
 log = logging.getLogger(__name__)
 SAVE_EVERY_SECONDS = 1.0
-Mode = Literal["send", "edit", "regenerate"]
+Mode = Literal["send", "edit", "regenerate", "continue"]
+CONTINUABLE = ("interrupted", "stopped", "repeated", "error")  # replies cut short, which "continue" carries on
 
 
 @dataclasses.dataclass
@@ -63,12 +65,14 @@ class _Plan:
     query: str
     memory_enabled: bool
     memory_ids: list[str] = dataclasses.field(default_factory=list)
+    so_far: str = ""  # continuing: the reply's text until it was cut (thinking in its <think> block)
 
 
 def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: str) -> _Plan:
     """Save the user's side first, then create the empty reply row (one transaction)."""
-    if mode != "regenerate" and chat_id and get_chat(session, chat_id).journal_mode:
+    if mode in ("send", "edit") and chat_id and get_chat(session, chat_id).journal_mode:
         raise ServiceError("This chat is in journal mode: messages are kept as drafts, the persona does not reply")
+    cut = None
     if mode == "send":
         user = message_service.add_user_message(session, chat_id, text)
     elif mode == "edit":
@@ -76,7 +80,11 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     else:
         answered = message_service.get_message(session, target_id)
         if answered.role != "assistant":
-            raise ServiceError("Only replies can be regenerated")
+            raise ServiceError(f"Only replies can be {'continued' if mode == 'continue' else 'regenerated'}")
+        if mode == "continue":
+            if answered.status not in CONTINUABLE or not answered.content:
+                raise ServiceError("Only a reply that was cut short can be continued")
+            cut = answered
         user = message_service.get_message(session, answered.parent_id or "")
     chat = get_chat(session, user.chat_id)
     ai = get_persona(session, chat.ai_persona_id)
@@ -86,10 +94,19 @@ def _prepare(session: Session, chat_id: str, mode: Mode, text: str, target_id: s
     history = [
         ChatTurn(role=m.role, content=m.content) for m in message_service.active_branch(session, chat) if m.content
     ]
-    reply = message_service.start_reply(session, chat.id, user.id, model)
+    if cut is None:
+        reply = message_service.start_reply(session, chat.id, user.id, model)
+    else:  # the same reply goes on: it stays where it is in the branch
+        reply = message_service.save_reply(
+            session, cut.id, content=cut.content, thinking=cut.thinking, status="streaming"
+        )
+        chat.active_leaf_id = reply.id
+        session.add(chat)
     parts = PromptParts(ai.name, ai.body, human.name, human.body, history)
     plan = _Plan(user.id, reply.id, model, sampling, parts, ai.id, user.content, ai.memory_enabled)
-    if ai.memory_enabled and mode != "regenerate":
+    if cut is not None:
+        plan.so_far = f"<think>{cut.thinking}</think>{cut.content}" if cut.thinking else cut.content
+    if ai.memory_enabled and mode in ("send", "edit"):
         memory = MemoryService.record(
             session,
             text=user.content,
@@ -133,9 +150,14 @@ def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[Rec
         reply.recalled = [dataclasses.asdict(memory) for memory in recalled]
         session.add(reply)
         if plan.memory_enabled and split.content:
+            kept = session.exec(select(Memory).where(Memory.message_id == plan.reply_id)).first()
+            if kept is not None:  # a continued reply: its memory (of the part before the cut) grows with it
+                kept.text, kept.indexed_at = split.content[:MAX_MEMORY_CHARS], None
+                session.add(kept)
+                return [*plan.memory_ids, kept.id]
             memory = MemoryService.record(
                 session,
-                text=split.content,
+                text=split.content[:MAX_MEMORY_CHARS],
                 persona_id=plan.persona_id,
                 kind="conversation",
                 chat_id=chat_id,
@@ -179,7 +201,10 @@ async def generate_reply(
     stop: asyncio.Event | None = None,
     backend: ChatBackend | None = None,
 ) -> AsyncIterator[ReplyEvent]:
-    """Stream a reply to a new message (``send``), an edited one (``edit``) or again (``regenerate``).
+    """Stream a reply: to a new message, an edited one, again, or the rest of one that was cut short.
+
+    ``send``, ``edit`` and ``regenerate`` write a new reply; ``continue`` makes a reply that was cut short
+    (interrupted, stopped, cut while repeating, failed) grow in place, and its tokens carry its whole text.
 
     Raises:
         ServiceError: Bad input (empty or huge message, unknown chat/message); nothing is saved.
@@ -194,7 +219,7 @@ async def generate_reply(
     backend = backend or runtime().backend
     event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
     yield event
-    raw, status, error = "", "complete", ""
+    raw, status, error = plan.so_far, "complete", ""
     recalled = await _recall(plan, chat_id)
     plan.parts.memories = memories_block(recalled, you=plan.parts.persona_name)
     mind = await asyncio.to_thread(runtime().mind.get, plan.persona_id)
@@ -206,6 +231,8 @@ async def generate_reply(
         )
         if dropped:
             log.info("chat %s: %d oldest turns left out to fit the context", chat_id, dropped)
+        if plan.so_far:  # the model carries on from the reply's own words
+            messages = [*messages, ChatTurn(role="assistant", content=plan.so_far)]
         last_save = time.monotonic()
         stream = backend.stream_chat(plan.model, messages, sampling=plan.sampling, stop=stop)
         async with contextlib.aclosing(stream):  # leaving early (loop guard) ends generation at once

@@ -59,7 +59,11 @@ class ChatBackend(Protocol):
     def stream_chat(
         self, model: str, messages: list[ChatTurn], *, sampling: Sampling, stop: asyncio.Event
     ) -> AsyncIterator[str]:
-        """Yield reply text pieces as the model produces them; end early once ``stop`` is set."""
+        """Yield reply text pieces as the model produces them; end early once ``stop`` is set.
+
+        When the last message is the assistant's, the model continues that text (a reply a crash or a
+        stop cut off) instead of starting a new turn; only the new text is yielded.
+        """
         ...
 
     async def list_models(self) -> list[ModelInfo]:

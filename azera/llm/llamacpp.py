@@ -26,9 +26,11 @@ _native_callback: Any = None  # kept referenced: llama.cpp calls it for as long 
 
 
 def route_native_logs() -> None:
-    """llama.cpp's own log lines (model loading prints dozens, and a vocabulary-only load warns about a
-    context of 0) go to Python logging: errors as warnings, everything else at DEBUG. Otherwise they are
-    printed straight to the terminal whatever the log level."""
+    """Send llama.cpp's own log lines to Python logging: errors as warnings, everything else at DEBUG.
+
+    Model loading prints dozens, and a vocabulary-only load warns about a context of 0; left alone they
+    are printed straight to the terminal whatever the log level.
+    """
     global _native_callback
     if _native_callback is not None:
         return
@@ -44,6 +46,26 @@ def route_native_logs() -> None:
 
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
     _native_callback = callback
+
+
+def continuation_prompt(llm: Any, messages: list[ChatTurn]) -> tuple[str, list[str]]:
+    """A raw prompt that lets the model carry on the assistant's last turn, and the texts that end a turn.
+
+    The model's own chat template over every turn but the last, opening the assistant's turn, then the
+    assistant's text so far (no end-of-turn token): generation goes on from there.
+    """
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise BackendError("This model has no chat template, so a cut reply cannot be continued: regenerate it")
+    eos, bos = llm.token_eos(), llm.token_bos()
+    text = llm._model.token_get_text  # llama-cpp-python formats its own templates with these tokens
+    formatter = Jinja2ChatFormatter(
+        template=template, eos_token=text(eos) if eos != -1 else "", bos_token=text(bos) if bos != -1 else ""
+    )
+    formatted = formatter(messages=messages[:-1])
+    return formatted.prompt + messages[-1]["content"], list(formatted.stop or [])
 
 
 def available_cores() -> int:
@@ -216,22 +238,27 @@ class LlamaCppBackend:
         def generate() -> None:
             self.budget.start(llm)
             try:
-                chunks = llm.create_chat_completion(
-                    messages=list(messages),
-                    stream=True,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    top_k=sampling.top_k,
-                    min_p=sampling.min_p,
-                    repeat_penalty=sampling.repeat_penalty,
-                    max_tokens=sampling.max_tokens,
-                    seed=sampling.seed,
-                    logits_processor=[self._phrase_ban(pool, llm)],
-                )
-                for chunk in chunks:
+                options = {
+                    "stream": True,
+                    "temperature": sampling.temperature,
+                    "top_p": sampling.top_p,
+                    "top_k": sampling.top_k,
+                    "min_p": sampling.min_p,
+                    "repeat_penalty": sampling.repeat_penalty,
+                    "max_tokens": sampling.max_tokens,
+                    "seed": sampling.seed,
+                    "logits_processor": [self._phrase_ban(pool, llm)],
+                }
+                if messages and messages[-1]["role"] == "assistant":
+                    prompt, stops = continuation_prompt(llm, list(messages))
+                    chunks = llm.create_completion(prompt=prompt, stop=stops, **options)
+                    texts = (chunk["choices"][0]["text"] for chunk in chunks)
+                else:
+                    chunks = llm.create_chat_completion(messages=list(messages), **options)
+                    texts = (chunk["choices"][0]["delta"].get("content") for chunk in chunks)
+                for text in texts:
                     if halt.is_set():
                         break
-                    text = chunk["choices"][0]["delta"].get("content")
                     if text:
                         loop.call_soon_threadsafe(queue.put_nowait, text)
             except Exception as error:

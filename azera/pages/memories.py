@@ -132,7 +132,9 @@ def document_row(document: DocumentRow) -> rx.Component:
         rx.text(document["chunks"], " chunks · ", document["created"], size="1", color=rx.color("gray", 10)),
         rx.cond(
             document["indexing"] != "",
-            rx.badge(rx.icon("hourglass", size=12), document["indexing"], color_scheme="amber", class_name="doc-indexing"),
+            rx.badge(
+                rx.icon("hourglass", size=12), document["indexing"], color_scheme="amber", class_name="doc-indexing"
+            ),
         ),
         rx.spacer(),
         confirm_delete(

@@ -153,6 +153,18 @@ class ConversationState(rx.State):
         async for event in self._run("regenerate", target_id=target):
             yield event
 
+    @rx.event(background=True)
+    async def continue_reply(self, message_id: str):
+        """Let a reply that was cut short (a crash, Stop, the loop guard, a failure) carry on where it ended."""
+        try:
+            async with self:
+                target = self._shown_message(message_id, role="assistant")
+        except ServiceError as error:
+            yield rx.toast.error(str(error))
+            return
+        async for event in self._run("continue", target_id=target):
+            yield event
+
     async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):
         async with self:
             busy, chat_id = self.streaming, self.chat_id

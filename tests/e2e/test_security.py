@@ -106,6 +106,7 @@ FORGED = [
     ("azera.state.conversation.ConversationState", "set_temperature", {"value": [1e308]}),
     ("azera.state.conversation.ConversationState", "switch_branch", {"message_id": "0" * 32}),
     ("azera.state.conversation.ConversationState", "regenerate", {"message_id": 7}),
+    ("azera.state.conversation.ConversationState", "continue_reply", {"message_id": "0" * 32}),
     ("azera.state.conversation.ConversationState", "send", {"form_data": "not a form"}),
     ("azera.state.conversation.ConversationState", "send", {"form_data": {"message": "\ud800"}}),
     ("azera.state.journal_mode.JournalModeState", "upload_image", {"files": [{"path": "/etc/passwd"}]}),

@@ -7,6 +7,7 @@ import reflex as rx
 from azera.components.chat.journal import draft_row
 from azera.components.markdown import safe_markdown
 from azera.components.shell import ACCENT
+from azera.conversation.replies import CONTINUABLE
 from azera.state.chat_rows import MessageRow, RecallRow
 from azera.state.conversation import ConversationState
 from azera.state.preferences import PreferencesState
@@ -84,14 +85,14 @@ def status_badge(message: MessageRow) -> rx.Component:
             "interrupted",
             rx.tooltip(
                 rx.badge("interrupted", color_scheme="orange", class_name="status-badge"),
-                content="Azera stopped while writing this; regenerate to write it again",
+                content="Azera stopped while writing this: continue it where it ended, or regenerate it",
             ),
         ),
         (
             "repeated",
             rx.tooltip(
                 rx.badge("cut: repeating", color_scheme="amber", class_name="status-badge"),
-                content="The reply began repeating itself and was stopped there; regenerate for a new one",
+                content="The reply began repeating itself and was stopped there: continue it, or regenerate a new one",
             ),
         ),
         rx.fragment(),
@@ -138,6 +139,17 @@ def message_actions(message: MessageRow) -> rx.Component:
             is_user,
             _small_button("pencil", ConversationState.start_edit(message["id"]), "edit-message", busy=True),
             _small_button("refresh-cw", ConversationState.regenerate(message["id"]), "regenerate", busy=True),
+        ),
+        rx.cond(
+            (message["role"] == "assistant")
+            & (message["content"] != "")
+            & rx.Var.create(list(CONTINUABLE)).contains(message["status"]),  # type: ignore[attr-defined]
+            rx.tooltip(
+                _small_button(
+                    "step-forward", ConversationState.continue_reply(message["id"]), "continue-reply", busy=True
+                ),
+                content="Continue this reply where it ended",
+            ),
         ),
         status_badge(message),
         spacing="2",
