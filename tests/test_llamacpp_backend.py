@@ -1,7 +1,7 @@
 """The embedded llama.cpp backend with the shipped SmolLM2-135M model (real inference)."""
 
-import logging
 import asyncio
+import logging
 import time
 from pathlib import Path
 
