@@ -195,3 +195,52 @@ async def test_continue_through_ollama_ends_with_the_reply_so_far(chat_id: str) 
     assert sent[-1] == {"role": "assistant", "content": "Tea comes from"} and sent[-2]["role"] == "user"
     done = next(e for e in events if e.kind == "done")
     assert done.content.startswith("Tea comes from") and len(done.content) > len("Tea comes from")
+
+
+async def test_a_failed_save_while_streaming_never_kills_the_reply(chat_id: str, monkeypatch) -> None:
+    # Seen under load: another writer held SQLite's lock, the save of the text so far raised "database is
+    # locked", and the reply died half-written, left "streaming".
+    from sqlalchemy.exc import OperationalError
+
+    from azera.conversation import replies
+    from tests.scripted import ScriptedBackend
+
+    monkeypatch.setattr(replies, "SAVE_EVERY_SECONDS", 0.0)
+    saves = []
+
+    def locked_save(reply_id: str, raw: str, status: str) -> None:
+        saves.append(raw)
+        raise OperationalError("UPDATE chatmessage", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(replies, "_save", locked_save)
+    backend = ScriptedBackend("one two three four five six")
+    events = [e async for e in generate_reply(chat_id, text="Count, please.", backend=backend)]
+    assert saves  # it tried
+    assert events[-2].kind == "done" and events[-2].status == "complete"
+    reply = _reply(chat_id)
+    assert (reply.status, reply.content) == ("complete", "one two three four five six")
+
+
+def test_a_locked_database_is_tried_again_other_errors_are_not() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from azera.db.engine import retry_locked
+
+    calls = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("UPDATE x", {}, Exception("database is locked"))
+        return "saved"
+
+    assert retry_locked(flaky) == "saved" and len(calls) == 3
+
+    def broken() -> None:
+        calls.append(1)
+        raise OperationalError("SELECT", {}, Exception("no such table: x"))
+
+    calls.clear()
+    with pytest.raises(OperationalError, match="no such table"):
+        retry_locked(broken)
+    assert len(calls) == 1

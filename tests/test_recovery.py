@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 
@@ -31,8 +30,10 @@ async def test_waiting_memories_are_indexed_by_the_tick_loop_stage(prepared, mon
     from azera.config import get_settings
 
     get_settings.cache_clear()
-    stranded = _unindexed("The spare key is under the blue flowerpot.", age_seconds=600)
+    runtime().indexer.started = time.time() - 300  # the app started five minutes ago
+    stranded = _unindexed("The spare key is under the blue flowerpot.", age_seconds=600)  # before the crash
     fresh = _unindexed("Just said this a second ago.", age_seconds=0)  # its reply pipeline indexes it
+    since_start = _unindexed("Said a minute ago, and its indexing failed.", age_seconds=60)
     service = runtime().memory()
     assert service.retrieve("where is the spare key", persona_id="azera") == []  # never indexed: never recalled
     indexer = runtime().indexer
@@ -41,15 +42,27 @@ async def test_waiting_memories_are_indexed_by_the_tick_loop_stage(prepared, mon
     await indexer.wait()
     with session_scope() as session:
         assert session.get(Memory, stranded).indexed_at is not None
+        assert session.get(Memory, since_start).indexed_at is not None
         assert session.get(Memory, fresh).indexed_at is None
     assert [m.id for m in service.retrieve("where is the spare key", persona_id="azera")] == [stranded]
+
+
+async def test_after_a_restart_memories_made_just_before_it_are_indexed_at_once(prepared) -> None:
+    # A kill seconds after an import: its memories are fresh, but no reply pipeline of this run will index them.
+    cut_off = _unindexed("Imported three seconds before the crash.", age_seconds=3)
+    indexer = runtime().indexer
+    indexer.started = time.time()  # the app (re)started now
+    await indexer.stage(time.time())
+    await indexer.wait()
+    with session_scope() as session:
+        assert session.get(Memory, cut_off).indexed_at is not None
 
 
 async def test_indexing_failures_back_off_and_say_why(prepared) -> None:
     class Broken:
         last_index_error = ""
 
-        def index_pending(self, batch: int, older_than: float) -> int:
+        def index_pending(self, batch: int, older_than: float, since: float = 0.0) -> int:
             self.last_index_error = "RuntimeError: the vector store is locked"
             return 0
 
@@ -78,15 +91,13 @@ def test_a_reply_cut_by_a_crash_is_marked_interrupted_at_start(prepared) -> None
         assert session.exec(select(ChatMessage).where(ChatMessage.status == "streaming")).all() == []
 
 
-def test_upload_staging_older_than_a_day_is_removed(prepared, data_dir) -> None:
-    old, recent = data_dir / "uploads" / "old", data_dir / "uploads" / "recent"
-    for folder in (old, recent):
-        folder.mkdir(parents=True)
-        (folder / "notes.txt").write_text("half an upload")
-    two_days_ago = time.time() - 2 * 86400
-    os.utime(old, (two_days_ago, two_days_ago))
-    assert recover_after_crash()[1] == 1
-    assert not old.exists() and recent.exists()
+def test_upload_staging_left_by_the_last_run_is_removed_at_start(prepared, data_dir) -> None:
+    # Which files a browser staged lived in the last process's memory: at the app's start all of it is orphaned.
+    for name in ("old", "cut-by-a-kill"):
+        (data_dir / "uploads" / name).mkdir(parents=True)
+        (data_dir / "uploads" / name / "notes.txt").write_text("half an upload")
+    assert recover_after_crash()[1] == 2
+    assert list((data_dir / "uploads").iterdir()) == []
 
 
 async def test_a_document_cut_by_a_crash_shows_its_progress_and_finishes_by_itself(prepared, monkeypatch) -> None:

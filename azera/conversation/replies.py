@@ -15,7 +15,7 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
-from azera.db.engine import in_db, session_scope
+from azera.db.engine import in_db, retry_locked, session_scope
 from azera.db.models import Memory
 from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
@@ -188,8 +188,23 @@ def _index_later(memory_ids: list[str]) -> None:
 
 def _save(reply_id: str, raw: str, status: str) -> None:
     split = split_thinking(raw)
-    with session_scope() as session:
-        message_service.save_reply(session, reply_id, content=split.content, thinking=split.thinking, status=status)
+
+    def once() -> None:
+        with session_scope() as session:
+            message_service.save_reply(session, reply_id, content=split.content, thinking=split.thinking, status=status)
+
+    retry_locked(once)
+
+
+async def _save_progress(reply_id: str, raw: str) -> None:
+    """Save the text so far while streaming.
+
+    A failed save costs this save only (the next one, or the end, stores the text), never the reply.
+    """
+    try:
+        await asyncio.to_thread(_save, reply_id, raw, "streaming")
+    except Exception as error:
+        log.warning("reply %s: saving the text so far failed (the next save retries): %s", reply_id, error)
 
 
 async def generate_reply(
@@ -246,7 +261,7 @@ async def generate_reply(
                 split = split_thinking(raw)
                 yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
                 if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-                    await asyncio.to_thread(_save, plan.reply_id, raw, "streaming")
+                    await _save_progress(plan.reply_id, raw)
                     last_save = time.monotonic()
         if stop.is_set() and status == "complete":
             status = "stopped"
@@ -257,7 +272,7 @@ async def generate_reply(
         status = "stopped"
         await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
         raise
-    _index_later(await asyncio.to_thread(_finish, plan, chat_id, raw, status, recalled))
+    _index_later(await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled)))
     split = split_thinking(raw)
     done = dataclasses.replace(
         event,

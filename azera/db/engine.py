@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from alembic.config import Config
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from alembic import command
@@ -25,7 +27,8 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers proceed while a writer commits; FKs are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # A writer waits up to 30 s for another's commit (an import of thousands of items takes seconds).
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -95,9 +98,37 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
+LOCK_RETRIES = 4
+
+
+def _locked(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and "locked" in str(error.orig if error.orig else error).lower()
+
+
+def retry_locked(work: Callable[[], T]) -> T:
+    """Run ``work`` (one whole transaction), again after a short pause when SQLite said the database is locked.
+
+    SQLite in WAL mode answers "database is locked" at once, without waiting, when a transaction that has
+    read wants to write after another writer committed; the transaction was rolled back, so running it
+    again is safe. Other errors, and a lock that outlasts the retries, go to the caller.
+    """
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return work()
+        except OperationalError as error:
+            if not _locked(error) or attempt == LOCK_RETRIES - 1:
+                raise
+            log.warning("the database was locked; trying again (%d of %d)", attempt + 2, LOCK_RETRIES)
+            time.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _run_in_session(work: Callable[[Session], T]) -> T:
-    with session_scope() as session:
-        return work(session)
+    def once() -> T:
+        with session_scope() as session:
+            return work(session)
+
+    return retry_locked(once)
 
 
 async def in_db(work: Callable[[Session], T]) -> T:

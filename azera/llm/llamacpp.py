@@ -22,6 +22,7 @@ AFFINITY_CHARS = 200  # a copy that evaluated the same first 200 characters is r
 
 
 _native_log = logging.getLogger("azera.llama_cpp")
+GGML_LOG_ERROR = 4  # ggml's levels: 1 debug, 2 info, 3 warn, 4 error, 5 continuation
 _native_callback: Any = None  # kept referenced: llama.cpp calls it for as long as the process lives
 
 
@@ -42,7 +43,7 @@ def route_native_logs() -> None:
     def callback(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
         line = text.decode("utf-8", "replace").rstrip()
         if line:
-            _native_log.log(logging.WARNING if level == 3 else logging.DEBUG, "%s", line)
+            _native_log.log(logging.WARNING if level == GGML_LOG_ERROR else logging.DEBUG, "%s", line)
 
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
     _native_callback = callback

@@ -18,7 +18,8 @@ from azera.memory.service import MemoryService
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 30 * 60
-# The reply pipeline indexes its own memories within a second or two; leave those to it.
+# The reply pipeline indexes its own memories within a second or two; leave those to it (but not the ones
+# made before this app started: nothing is about to index them).
 GRACE_SECONDS = 30.0
 BATCH = 256
 RUN_SECONDS = 5.0  # a run goes on batch after batch this long (a rebuild of 100k runs at the embedder's speed)
@@ -31,6 +32,7 @@ class PendingIndexer:
         self.memory = memory
         self.problem = ""  # why indexing failed last ('' when it works)
         self.indexed = 0
+        self.started = time.time()
         self._next = float("-inf")
         self._backoff = CHECK_SECONDS
         self._task: asyncio.Task | None = None
@@ -61,8 +63,7 @@ class PendingIndexer:
         """Run at the next tick (after a re-index was asked for), whatever the wait or back-off."""
         self._next, self._backoff = float("-inf"), CHECK_SECONDS
 
-    @staticmethod
-    def _drain(service: MemoryService) -> int:
+    def _drain(self, service: MemoryService) -> int:
         """Batches back to back for up to RUN_SECONDS (worker thread).
 
         Once none waits, the vector graph is built if enough new vectors need it (so a re-index builds it
@@ -70,7 +71,7 @@ class PendingIndexer:
         """
         deadline, total = time.monotonic() + RUN_SECONDS, 0
         while True:
-            done = service.index_pending(BATCH, GRACE_SECONDS)
+            done = service.index_pending(BATCH, GRACE_SECONDS, since=self.started)
             total += done
             if done < BATCH and not service.last_index_error:
                 service.optimize()

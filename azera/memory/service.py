@@ -167,9 +167,13 @@ class MemoryService:
         self.timings["sql"] += clock() - begun
         return len(items)
 
-    def index_pending(self, batch: int = INDEX_BATCH, older_than: float = 0.0) -> int:
-        """Index memories whose indexing failed or has not happened yet (made at least ``older_than`` s ago)."""
-        cutoff = datetime.fromtimestamp(self.clock() - older_than, UTC)
+    def index_pending(self, batch: int = INDEX_BATCH, older_than: float = 0.0, since: float = 0.0) -> int:
+        """Index memories whose indexing failed or has not happened yet.
+
+        Only those made at least ``older_than`` seconds ago, or before ``since`` (epoch seconds: a memory
+        from before the app started has no reply pipeline about to index it).
+        """
+        cutoff = datetime.fromtimestamp(max(self.clock() - older_than, min(since, self.clock())), UTC)
         with session_scope() as session:
             waiting = select(Memory.id).where(col(Memory.indexed_at).is_(None), col(Memory.created_at) <= cutoff)
             ids = list(session.exec(waiting.limit(batch)))

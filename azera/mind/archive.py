@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
-from azera.db.engine import session_scope
+from azera.db.engine import retry_locked, session_scope
 from azera.db.models import Dream, JournalEntry, Persona
 from azera.errors import NotFoundError, ServiceError
 from azera.memory.service import MAX_MEMORY_CHARS, MemoryService
@@ -32,6 +32,7 @@ from azera.mind.writing import digest, themes_of
 Kind = Literal["dream", "journal"]
 MAX_ARCHIVE_BYTES = 5_000_000
 MAX_ITEMS = 5000
+IMPORT_BATCH = 500
 MAX_PROBLEMS_SHOWN = 5
 LIST_KEYS = ("dreams", "entries", "journal", "items")
 META = re.compile(r"^(date|emotion|mood|themes|insights|persona)\s*:\s*(.*)$", re.IGNORECASE)
@@ -236,14 +237,26 @@ def _store(session: Session, kind: Kind, items: list[ArchiveItem], default: str)
 def import_archive(
     kind: Kind, data: bytes, *, filename: str = "", persona_id: str = "azera", memory: MemoryService | None = None
 ) -> ImportReport:
-    """Import an archive in one transaction; items already present (same persona and text) are skipped.
+    """Import an archive; items already present (same persona and text) are skipped.
 
+    The whole file is read and checked first (nothing is stored from a file with a bad item), then stored
+    in transactions of ``IMPORT_BATCH`` items: a long import never holds the database's write lock for
+    long (a reply saving its text meanwhile would wait), and one a crash cut short keeps the batches it
+    committed, whose memories the tick loop indexes; importing the same file again adds the rest.
     Blocking (SQL and indexing): call it from a worker thread.
     """
     items = parse_archive(data, filename)
     with session_scope() as session:
         _check_personas(session, items, persona_id)
-        ids, memory_ids, duplicates = _store(session, kind, items, persona_id)
+    ids, memory_ids, duplicates = [], [], 0
+    for start in range(0, len(items), IMPORT_BATCH):
+
+        def store(batch: list[ArchiveItem] = items[start : start + IMPORT_BATCH]) -> tuple[list[str], list[str], int]:
+            with session_scope() as session:
+                return _store(session, kind, batch, persona_id)
+
+        stored, remembered, skipped = retry_locked(store)
+        ids, memory_ids, duplicates = ids + stored, memory_ids + remembered, duplicates + skipped
     if memory is not None and memory_ids:
         memory.index(memory_ids)
     return ImportReport(imported=len(ids), duplicates=duplicates, ids=ids)

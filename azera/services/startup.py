@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 
 from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import migrate, session_scope
@@ -56,24 +55,21 @@ def announce_owner() -> None:
     log.warning("No owner yet. Open this one-time link to set the owner's password:\n\n    %s\n", link)
 
 
-STAGING_MAX_AGE_SECONDS = 24 * 3600
+def recover_after_crash() -> tuple[int, int]:
+    """At the app's start: mark replies a crash cut off, and remove every upload staging folder.
 
-
-def recover_after_crash(now: float | None = None) -> tuple[int, int]:
-    """At the app's start: mark replies a crash cut off, and remove upload staging older than a day.
-
-    Returns (replies marked, staging folders removed). Only the app calls this: a CLI command run beside a
-    streaming reply must not mark it.
+    Returns (replies marked, staging folders removed). Only the app calls this, before it serves anyone:
+    no reply can be streaming and no upload staged then (which files a browser staged lived in the last
+    process's memory), so whatever is left was cut off. A CLI command run beside a streaming reply must
+    not mark it.
     """
     with session_scope() as session:
         interrupted = mark_interrupted(session)
     staging = get_settings().data_dir / "uploads"
-    cutoff = (now if now is not None else time.time()) - STAGING_MAX_AGE_SECONDS
     removed = 0
     for folder in staging.glob("*") if staging.is_dir() else []:
-        if folder.stat().st_mtime < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
     if interrupted or removed:
         log.warning(
             "after an interrupted run: %d replies marked interrupted, %d staging folders removed", interrupted, removed

@@ -61,8 +61,14 @@ def app_env(app_data: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def app_url(app_env: dict[str, str]) -> Iterator[str]:
+def app_url(app_server: tuple[str, subprocess.Popen]) -> str:
     """URL of a running Azera with a scratch data folder."""
+    return app_server[0]
+
+
+@pytest.fixture(scope="session")
+def app_server(app_env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The running app: its URL and its supervising process (``python -m azera run``)."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (Debian package 'chromium'); scripts/test.sh installs it")
     env = app_env
@@ -80,8 +86,8 @@ def app_url(app_env: dict[str, str]) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, process, log_path)
-        yield url
+        wait_ready(url, process, log_path)
+        yield url, process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -90,7 +96,8 @@ def app_url(app_env: dict[str, str]) -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 420) -> None:
+def wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 420) -> None:
+    """Until the app answers its health check and serves the login page (the frontend is built)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
