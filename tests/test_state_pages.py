@@ -61,3 +61,33 @@ async def test_api_tokens_are_made_shown_once_and_revoked(prepared) -> None:
         assert not auth.api_token_valid(session, secret)
     await state.load()
     assert state.created_secret == ""
+
+
+async def test_rebuild_indexes_shows_progress_until_the_tick_loop_is_done(prepared, monkeypatch) -> None:
+    import time
+
+    from azera.memory import pending
+    from azera.runtime import runtime
+
+    from azera.config import get_settings
+
+    monkeypatch.setattr(pending, "GRACE_SECONDS", 0.0)
+    monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
+    get_settings.cache_clear()
+    ids = [_memory(f"Note {n} about the orchard.") for n in range(5)]
+    service = runtime().memory()
+    assert service.index(ids) == 5
+    assert len(service.retrieve("orchard", persona_id="azera")) == 5
+    state = MemoriesState()
+    await state.load()
+    assert (state.waiting, state.total, state.index_percent) == (0, 5, 100)
+    outputs = [event async for event in MemoriesState.rebuild_indexes.fn(state)]  # a background handler's body
+    assert any("Re-indexing 5 memories" in str(event) for event in outputs)
+    assert (state.waiting, state.index_summary, state.index_percent) == (5, "5 of 5", 0)
+    assert service.retrieve("orchard", persona_id="azera") == []  # the indexes are empty meanwhile
+    indexer = runtime().indexer
+    await indexer.stage(time.time())  # woken by the rebuild: it runs at the next tick
+    await indexer.wait()
+    await state.poll_index()
+    assert (state.waiting, state.index_percent) == (0, 100)
+    assert len(service.retrieve("orchard", persona_id="azera")) == 5
