@@ -66,10 +66,9 @@ async def test_api_tokens_are_made_shown_once_and_revoked(prepared) -> None:
 async def test_rebuild_indexes_shows_progress_until_the_tick_loop_is_done(prepared, monkeypatch) -> None:
     import time
 
+    from azera.config import get_settings
     from azera.memory import pending
     from azera.runtime import runtime
-
-    from azera.config import get_settings
 
     monkeypatch.setattr(pending, "GRACE_SECONDS", 0.0)
     monkeypatch.setenv("AZERA_MEMORY_MIN_AGE_SECONDS", "0")
