@@ -18,6 +18,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from azera.bench.tick import bench_tick
 
         result = bench_tick(seconds=args.seconds)
+    elif args.suite == "load":
+        from azera.bench.load import bench_load
+
+        result = bench_load(sessions=args.sessions, replies=args.replies, seconds=args.seconds)
     elif args.suite in ("index", "retrieval"):
         from azera.bench.retrieval import bench_sizes
 

@@ -1,0 +1,227 @@
+"""``bench load``: many browser sessions doing ordinary things while replies stream.
+
+Each session is a real socket.io client on Reflex's event channel, logged in as the owner, sending
+the event a person sends most (typing in the chat search box: a state change and an SQL search) about
+once a second and timing the round trip until its state update comes back. First the sessions run
+alone, then the same while ``replies`` chats stream a reply each. The app is a real ``python -m azera
+run`` on a scratch data folder (or one already running, for the browser tests); its resident memory
+is read from /proc before and after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+WORDS = ["tea", "garden", "lighthouse", "cello", "taxes", "bicycle", "sourdough", "chess", "harbour", "sister"]
+ROUND_TRIP_TIMEOUT = 30.0
+PASSWORD = "bench load owner password"
+
+
+def _state_name(path: str) -> str:
+    import reflex as rx
+
+    module, name = path.rsplit(".", 1)
+    return f"{rx.State.get_name()}.{getattr(__import__(module, fromlist=[name]), name).get_name()}"
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and everything below it (MiB)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        tree += frontier
+    total = 0
+    for member in tree:
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class _Session:
+    """One browser tab's event channel."""
+
+    def __init__(self, url: str, cookie: str) -> None:
+        import socketio
+
+        self.url, self.cookie = url, cookie
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.updates: asyncio.Queue[object] = asyncio.Queue()
+        self.client.on("event", self.updates.put_nowait, namespace="/_event")
+
+    async def connect(self) -> None:
+        headers = {"cookie": f"azera_session={self.cookie}", "origin": self.url}
+        await self.client.connect(
+            f"{self.url}?token={uuid.uuid4().hex}",
+            headers=headers,
+            transports=["websocket"],
+            socketio_path="/_event",
+            namespaces=["/_event"],
+            wait_timeout=20,
+        )
+
+    async def send(self, name: str, payload: dict, path: str = "/") -> None:
+        event = {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
+        await self.client.emit("event", event, namespace="/_event")
+
+    async def round_trip(self, name: str, payload: dict, path: str = "/") -> float:
+        """Seconds from sending an event to its state update."""
+        while not self.updates.empty():
+            self.updates.get_nowait()
+        begin = time.perf_counter()
+        await self.send(name, payload, path)
+        await asyncio.wait_for(self.updates.get(), ROUND_TRIP_TIMEOUT)
+        return time.perf_counter() - begin
+
+
+async def _phase(sessions: list[_Session], search: str, seconds: float) -> tuple[list[float], int]:
+    samples: list[float] = []
+    errors = 0
+    end = time.monotonic() + seconds
+
+    async def ordinary(session: _Session, rng: random.Random) -> None:
+        nonlocal errors
+        while time.monotonic() < end:
+            try:
+                samples.append(await session.round_trip(search, {"value": rng.choice(WORDS)}))
+            except Exception:  # a timeout or a dropped connection: counted, and the session goes on
+                errors += 1
+            await asyncio.sleep(rng.uniform(0.5, 1.5))
+
+    await asyncio.gather(*(ordinary(s, random.Random(n)) for n, s in enumerate(sessions)))
+    return samples, errors
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"n": 0, "p50_ms": 0.0, "p99_ms": 0.0}
+    ordered = sorted(samples)
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 1),
+    }
+
+
+async def _measure(url: str, cookie: str, chat_ids: list[str], *, sessions: int, seconds: float, pid: int) -> dict:
+    search = f"{_state_name('azera.state.chats.ChatState')}.set_search"
+    load_chat = f"{_state_name('azera.state.conversation.ConversationState')}.load_page"
+    send = f"{_state_name('azera.state.conversation.ConversationState')}.send"
+    rss = {"start": _tree_rss_mb(pid)}
+    tabs = [_Session(url, cookie) for _ in range(sessions)]
+    await asyncio.gather(*(tab.connect() for tab in tabs))
+    idle, idle_errors = await _phase(tabs, search, seconds)
+    rss["after_idle"] = _tree_rss_mb(pid)
+    writers = [_Session(url, cookie) for _ in chat_ids]
+    for writer, chat_id in zip(writers, chat_ids, strict=True):
+        await writer.connect()
+        await writer.round_trip(load_chat, {}, f"/chat/{chat_id}")
+        message = {"form_data": {"message": "Tell me a long story about a lighthouse."}}
+        await writer.send(send, message, f"/chat/{chat_id}")
+    await asyncio.sleep(2)  # the replies are under way
+    busy, busy_errors = await _phase(tabs, search, seconds)
+    rss["after_streaming"] = _tree_rss_mb(pid)  # the chat model is loaded by now
+    await asyncio.sleep(seconds)  # let the replies end
+    again, again_errors = await _phase(tabs, search, seconds)
+    rss["after_idle_again"] = _tree_rss_mb(pid)
+    for tab in [*tabs, *writers]:
+        await tab.client.disconnect()
+    return {
+        "idle": _percentiles(idle) | {"errors": idle_errors},
+        "while_streaming": _percentiles(busy) | {"errors": busy_errors},
+        "idle_again": _percentiles(again) | {"errors": again_errors},
+        "rss_mb": {name: round(value) for name, value in rss.items()},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_app(data: Path) -> tuple[str, subprocess.Popen]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZERA_")}
+    env.update(AZERA_DATA_DIR=str(data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
+    log = open(data / "bench-load-app.log", "w")  # noqa: SIM115  (the app writes to it until it stops)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "azera", "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 420
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited: see {data / 'bench-load-app.log'}")
+        try:
+            if (
+                httpx.get(url + "/health", timeout=2).status_code == 200
+                and httpx.get(url + "/login").status_code == 200
+            ):
+                return url, process
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("the app did not start in 7 minutes")
+
+
+def _owner_cookie(url: str, data: Path) -> str:
+    token = (data / "owner-setup-token").read_text().strip()
+    reply = httpx.post(url + "/auth/setup", data={"token": token, "password": PASSWORD, "repeat": PASSWORD})
+    return reply.cookies["azera_session"]
+
+
+def bench_load(
+    *, sessions: int = 50, replies: int = 2, seconds: float = 60.0, url: str = "", cookie: str = "", pid: int = 0
+) -> dict[str, object]:
+    """Round trips of ``sessions`` tabs: idle, while ``replies`` replies stream, idle again; the app's RSS after each.
+
+    Without ``url`` a fresh app is started on a scratch folder (and stopped afterwards).
+    """
+    import signal
+
+    from azera.bench import scratch_settings
+    from azera.db.engine import session_scope
+    from azera.services import chats
+
+    process = None
+    if not url:
+        data = Path(scratch_settings("azera-load-"))
+        url, process = _start_app(data)
+        cookie, pid = _owner_cookie(url, data), process.pid
+    try:
+        with session_scope() as session:
+            chat_ids = [chats.create_chat(session, ai_persona_id="azera").id for _ in range(replies)]
+        figures = asyncio.run(_measure(url, cookie, chat_ids, sessions=sessions, seconds=seconds, pid=pid))
+    finally:
+        if process is not None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    return {
+        "sessions": sessions,
+        "replies": replies,
+        "seconds_per_phase": seconds,
+        "chats": chat_ids,
+        **figures,
+    }
