@@ -217,7 +217,11 @@ def bench_load(
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still writing a reply: it is a scratch app
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
     return {
         "sessions": sessions,
         "replies": replies,
