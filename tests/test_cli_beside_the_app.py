@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from azera.api.guard import Guard
 from azera.api.routes import build_api
@@ -108,3 +109,25 @@ def test_memory_routes_answer_with_reasons(prepared) -> None:
         assert client.post("/api/memories", json={"text": "x", "persona": "nobody"}).status_code == 404
         assert client.post("/api/memories", json={"text": "x", "kind": "gossip"}).status_code == 400
         assert client.get("/api/memories/search", params={"q": "  "}).status_code == 400
+
+
+def test_chat_dream_and_reflect_go_through_the_running_app(running_app: str, capsys: pytest.CaptureFixture) -> None:
+    from azera.db.engine import session_scope
+    from azera.db.models import Chat
+    from tests.scripted import ScriptedBackend
+
+    runtime().backend = ScriptedBackend("The tide turns at six tonight.")  # the app's model, not one of its own
+    assert main(["chat", "When does the tide turn?", "--persona", "azera"]) == 0
+    out = capsys.readouterr()
+    assert f"through the running app at {running_app}" in out.err
+    assert out.out.strip() == "The tide turns at six tonight." and "· complete]" in out.err
+    with session_scope() as session:  # the exchange is a chat the UI lists
+        assert session.exec(select(Chat).where(Chat.title == "When does the tide turn?")).first() is not None
+    assert main(["chat", "hello", "--chat", "0" * 32]) == 2
+    assert "Unknown chat" in capsys.readouterr().err
+    # dream and reflect ask the app too; what it cannot write it says why, in one sentence
+    for command in ("dream", "reflect"):
+        code = main([command, "--persona", "azera"])
+        err = capsys.readouterr().err
+        assert f"through the running app at {running_app}" in err and "Traceback" not in err
+        assert code in (0, 1)

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlmodel import Session
 
+from azera.api.chats import add_chat_routes
 from azera.api.login import add_login_routes
 from azera.api.memories import add_memory_routes
 from azera.api.schemas import (
@@ -166,6 +167,17 @@ def _add_journal_routes(api: FastAPI) -> None:
         entry = await in_db(lambda session: session.get(JournalEntry, result.id))
         return _entry(entry)
 
+    @api.post("/api/dreams/trigger", status_code=201)
+    async def dream(request: ReflectRequest) -> DreamOut:
+        """Dream now (waits for the model, a few seconds on the embedded one)."""
+        persona_id = await _check_persona(request.persona)
+        result = await runtime().dreamer.run_now(persona_id, runtime().dream_now)
+        if not result.id:
+            code = {"busy": 409, "nothing": 422, "off": 422}.get(result.outcome, 503)
+            raise HTTPException(status_code=code, detail=result.reason)
+        dream = await in_db(lambda session: session.get(Dream, result.id))
+        return _dream(dream)
+
     @api.get("/api/media/{path:path}")
     async def media(path: str) -> FileResponse:
         """An image kept by journal mode (only files inside the data folder's media/)."""
@@ -226,6 +238,7 @@ def build_api() -> FastAPI:
     _add_journal_routes(api)
     add_login_routes(api)
     add_memory_routes(api)
+    add_chat_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api
 

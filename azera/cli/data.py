@@ -52,6 +52,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from azera.services.startup import prepare
 
     prepare()
+    from azera.cli.remote import running_app
+
+    app = running_app()
+    if app is not None:
+        return _chat_through_app(app, args)
 
     async def run() -> int:
         chat_id = args.chat
@@ -77,6 +82,31 @@ def cmd_chat(args: argparse.Namespace) -> int:
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _chat_through_app(app, args: argparse.Namespace) -> int:
+    """The running app has the model loaded and holds the memory: the message goes through its API."""
+    print(f"[through the running app at {app.url}]", file=sys.stderr)
+    try:
+        chat_id = (
+            args.chat
+            or app.call("POST", "/api/chats", json={"persona": args.persona, "title": args.message[:60]}).json()["id"]
+        )
+        failed = False
+        for kind, data in app.events(f"/api/chats/{chat_id}/messages", {"text": args.message}):
+            if kind == "token":
+                sys.stdout.write(data["text"])
+                sys.stdout.flush()
+            elif kind == "error":
+                failed = True
+                print(f"\nerror: {data['message']}", file=sys.stderr)
+            elif kind == "done":
+                print()
+                print(f"[chat {chat_id} · {data['model']} · {data['status']}]", file=sys.stderr)
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
 
 
 def _install_model(name: str) -> int:
@@ -270,6 +300,24 @@ def cmd_write_now(args: argparse.Namespace) -> int:
 
     prepare()
     dreaming = args.command == "dream"
+    from azera.cli.remote import running_app
+
+    app = running_app()
+    if app is not None:  # it has the model loaded and the memory open
+        print(f"[through the running app at {app.url}]", file=sys.stderr)
+        try:
+            written = app.call(
+                "POST", f"/api/{'dreams' if dreaming else 'journal'}/trigger", json={"persona": args.persona}
+            ).json()
+        except RuntimeError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if dreaming:
+            print(f"{written['content']}\n[emotion {written['emotion']} · themes {', '.join(written['themes'])}]")
+        else:
+            insights = "".join(f"\n- {insight}" for insight in written["insights"])
+            print(f"# {written['title']}\n\n{written['content']}\n\nMood: {written['mood']}\nInsights:{insights}")
+        return 0
     try:
         writer = runtime().dream_now if dreaming else runtime().reflect_now
         result = asyncio.run(writer(args.persona))
