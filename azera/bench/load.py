@@ -11,6 +11,7 @@ is read from /proc before and after.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import random
 import socket
@@ -124,10 +125,17 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _measure(url: str, cookie: str, chat_ids: list[str], *, sessions: int, seconds: float, pid: int) -> dict:
-    search = f"{_state_name('azera.state.chats.ChatState')}.set_search"
-    load_chat = f"{_state_name('azera.state.conversation.ConversationState')}.load_page"
-    send = f"{_state_name('azera.state.conversation.ConversationState')}.send"
+def _event_names() -> dict[str, str]:
+    """Full event names, as the browser sends them (named in the caller's thread: it needs Reflex's context)."""
+    chat_list = _state_name("azera.state.chats.ChatState")
+    conversation = _state_name("azera.state.conversation.ConversationState")
+    return {"search": f"{chat_list}.set_search", "load": f"{conversation}.load_page", "send": f"{conversation}.send"}
+
+
+async def _measure(
+    url: str, cookie: str, chat_ids: list[str], names: dict[str, str], *, sessions: int, seconds: float, pid: int
+) -> dict:
+    search, load_chat, send = names["search"], names["load"], names["send"]
     rss = {"start": _tree_rss_mb(pid)}
     tabs = [_Session(url, cookie) for _ in range(sessions)]
     await asyncio.gather(*(tab.connect() for tab in tabs))
@@ -213,7 +221,10 @@ def bench_load(
     try:
         with session_scope() as session:
             chat_ids = [chats.create_chat(session, ai_persona_id="azera").id for _ in range(replies)]
-        figures = asyncio.run(_measure(url, cookie, chat_ids, sessions=sessions, seconds=seconds, pid=pid))
+        names = _event_names()
+        measure = _measure(url, cookie, chat_ids, names, sessions=sessions, seconds=seconds, pid=pid)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a caller may have an event loop running
+            figures = pool.submit(asyncio.run, measure).result()
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)

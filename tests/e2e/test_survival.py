@@ -75,6 +75,8 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     supervisor = app_server[1]
     # 1. A reply streaming.
     chat_id = new_chat(page, app_url)
+    with sqlite3.connect(app_data / "azera.db", timeout=10) as db:  # a long reply (the suite caps replies at 200)
+        db.execute("UPDATE chat SET sampling_override = ? WHERE id = ?", ('{"max_tokens": 1500}', chat_id))
     page.fill("#composer", "Tell me a long story about a lighthouse keeper and her cat, in many paragraphs.")
     page.press("#composer", "Enter")
     reply_sql = "SELECT id, status, content FROM chatmessage WHERE chat_id = ? AND role = 'assistant'"
