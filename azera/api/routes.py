@@ -155,28 +155,29 @@ def _add_archive_routes(api: FastAPI, kind: Kind, prefix: str) -> None:
         return ImportOut(imported=report.imported, duplicates=report.duplicates, ids=report.ids)
 
 
-def _add_journal_routes(api: FastAPI) -> None:
-    @api.post("/api/journal/trigger", status_code=201)
-    async def trigger(request: ReflectRequest) -> EntryOut:
-        """Write a reflection now (waits for the model, a few seconds on the embedded one)."""
-        persona_id = await _check_persona(request.persona)
-        result = await runtime().reflector.run_now(persona_id, runtime().reflect_now)
-        if not result.id:
-            code = {"busy": 409, "nothing": 422, "off": 422}.get(result.outcome, 503)
-            raise HTTPException(status_code=code, detail=result.reason)
-        entry = await in_db(lambda session: session.get(JournalEntry, result.id))
-        return _entry(entry)
+def _add_trigger_route(api: FastAPI, kind: Kind) -> None:
+    """``POST /api/dreams/trigger`` or ``/api/journal/trigger``: write now (waits for the model)."""
+    stage, write = ("dreamer", "dream_now") if kind == "dream" else ("reflector", "reflect_now")
+    table, shape = (Dream, _dream) if kind == "dream" else (JournalEntry, _entry)
 
-    @api.post("/api/dreams/trigger", status_code=201)
-    async def dream(request: ReflectRequest) -> DreamOut:
-        """Dream now (waits for the model, a few seconds on the embedded one)."""
+    path = f"/api/{'dreams' if kind == 'dream' else 'journal'}/trigger"
+    model = DreamOut if kind == "dream" else EntryOut
+
+    @api.post(path, status_code=201, name=f"trigger_{kind}", response_model=model)
+    async def trigger(request: ReflectRequest) -> DreamOut | EntryOut:
+        """Dream or write a reflection now (a few seconds on the embedded model); 409 while one is being written."""
         persona_id = await _check_persona(request.persona)
-        result = await runtime().dreamer.run_now(persona_id, runtime().dream_now)
+        result = await getattr(runtime(), stage).run_now(persona_id, getattr(runtime(), write))
         if not result.id:
             code = {"busy": 409, "nothing": 422, "off": 422}.get(result.outcome, 503)
             raise HTTPException(status_code=code, detail=result.reason)
-        dream = await in_db(lambda session: session.get(Dream, result.id))
-        return _dream(dream)
+        row = await in_db(lambda session: session.get(table, result.id))
+        return shape(row)  # type: ignore[arg-type]
+
+
+def _add_journal_routes(api: FastAPI) -> None:
+    _add_trigger_route(api, "dream")
+    _add_trigger_route(api, "journal")
 
     @api.get("/api/media/{path:path}")
     async def media(path: str) -> FileResponse:

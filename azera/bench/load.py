@@ -60,29 +60,36 @@ def _tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-class _Session:
-    """One browser tab's event channel."""
+class Session:
+    """One browser tab's event channel (the browser tests use it too, with headers of their own)."""
 
-    def __init__(self, url: str, cookie: str) -> None:
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
         import socketio
 
-        self.url, self.cookie = url, cookie
+        self.url, self.headers = url, headers
         self.client = socketio.AsyncClient(reconnection=False)
         self.updates: asyncio.Queue[object] = asyncio.Queue()
         self.client.on("event", self.updates.put_nowait, namespace="/_event")
 
-    async def connect(self) -> None:
-        headers = {"cookie": f"azera_session={self.cookie}", "origin": self.url}
+    @classmethod
+    def owner(cls, url: str, cookie: str) -> Session:
+        """A tab of the logged-in owner on the app's own page."""
+        return cls(url, {"cookie": f"azera_session={cookie}", "origin": url})
+
+    async def connect(self) -> Session:
+        """Open the channel as a page does (a fresh client token); raises socketio's ConnectionError if refused."""
         await self.client.connect(
             f"{self.url}?token={uuid.uuid4().hex}",
-            headers=headers,
+            headers=self.headers,
             transports=["websocket"],
             socketio_path="/_event",
             namespaces=["/_event"],
             wait_timeout=20,
         )
+        return self
 
     async def send(self, name: str, payload: dict, path: str = "/") -> None:
+        """Send one event as the page at ``path`` would."""
         event = {"name": name, "payload": payload, "router_data": {"pathname": path, "query": {}, "asPath": path}}
         await self.client.emit("event", event, namespace="/_event")
 
@@ -96,12 +103,12 @@ class _Session:
         return time.perf_counter() - begin
 
 
-async def _phase(sessions: list[_Session], search: str, seconds: float) -> tuple[list[float], int]:
+async def _phase(sessions: list[Session], search: str, seconds: float) -> tuple[list[float], int]:
     samples: list[float] = []
     errors = 0
     end = time.monotonic() + seconds
 
-    async def ordinary(session: _Session, rng: random.Random) -> None:
+    async def ordinary(session: Session, rng: random.Random) -> None:
         nonlocal errors
         while time.monotonic() < end:
             try:
@@ -137,11 +144,11 @@ async def _measure(
 ) -> dict:
     search, load_chat, send = names["search"], names["load"], names["send"]
     rss = {"start": _tree_rss_mb(pid)}
-    tabs = [_Session(url, cookie) for _ in range(sessions)]
+    tabs = [Session.owner(url, cookie) for _ in range(sessions)]
     await asyncio.gather(*(tab.connect() for tab in tabs))
     idle, idle_errors = await _phase(tabs, search, seconds)
     rss["after_idle"] = _tree_rss_mb(pid)
-    writers = [_Session(url, cookie) for _ in chat_ids]
+    writers = [Session.owner(url, cookie) for _ in chat_ids]
     for writer, chat_id in zip(writers, chat_ids, strict=True):
         await writer.connect()
         await writer.round_trip(load_chat, {}, f"/chat/{chat_id}")

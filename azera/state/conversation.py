@@ -144,25 +144,23 @@ class ConversationState(rx.State):
     @rx.event(background=True)
     async def regenerate(self, message_id: str):
         """Write a new reply beside an existing one."""
-        try:
-            async with self:
-                target = self._shown_message(message_id, role="assistant")
-        except ServiceError as error:
-            yield rx.toast.error(str(error))
-            return
-        async for event in self._run("regenerate", target_id=target):
+        async for event in self._on_shown_reply("regenerate", message_id):
             yield event
 
     @rx.event(background=True)
     async def continue_reply(self, message_id: str):
         """Let a reply that was cut short (a crash, Stop, the loop guard, a failure) carry on where it ended."""
+        async for event in self._on_shown_reply("continue", message_id):
+            yield event
+
+    async def _on_shown_reply(self, mode: Mode, message_id):
         try:
             async with self:
                 target = self._shown_message(message_id, role="assistant")
         except ServiceError as error:
             yield rx.toast.error(str(error))
             return
-        async for event in self._run("continue", target_id=target):
+        async for event in self._run(mode, target_id=target):
             yield event
 
     async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):

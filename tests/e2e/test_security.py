@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +28,7 @@ import pytest
 import socketio
 from playwright.sync_api import Page, expect
 
+from azera.bench.load import Session
 from tests.e2e.conftest import ARTIFACTS, new_chat, owner_headers
 
 pytestmark = pytest.mark.browser
@@ -67,17 +67,7 @@ def _log_since(offset: int) -> str:
 
 
 async def _socket(url: str, headers: dict[str, str]) -> socketio.AsyncClient:
-    client = socketio.AsyncClient(reconnection=False)
-    token = uuid.uuid4().hex
-    await client.connect(
-        f"{url}?token={token}",
-        headers=headers,
-        transports=["websocket"],
-        socketio_path="/_event",
-        namespaces=["/_event"],
-        wait_timeout=10,
-    )
-    return client
+    return (await Session(url, headers).connect()).client
 
 
 @pytest.fixture
