@@ -25,6 +25,8 @@ from tests.e2e.conftest import ARTIFACTS, new_chat, wait_ready
 pytestmark = pytest.mark.browser
 ENTRIES = 3_000
 DOCUMENT = "harbour-logbook.txt"
+# this test's entries only (other tests, schemathesis among them, import entries of their own)
+IMPORTED = "SELECT count(*) FROM journalentry WHERE source = 'import' AND content LIKE 'Entry %bicycle number%'"
 
 
 def _db(app_data: Path) -> sqlite3.Connection:
@@ -100,7 +102,7 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     uploads.click("#add-documents")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        entries = _one(app_data, "SELECT count(*) FROM journalentry WHERE source = 'import'")
+        entries = _one(app_data, IMPORTED)
         chunks = _one(app_data, "SELECT count(*) FROM memory WHERE kind = 'document' AND source = ?", DOCUMENT)
         if entries == ENTRIES and chunks:
             break
@@ -153,7 +155,7 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     # Nothing corrupted; every imported entry and every chunk is there once, and recalled.
     with _db(app_data) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert _one(app_data, "SELECT count(*) FROM journalentry WHERE source = 'import'") == ENTRIES
+    assert _one(app_data, IMPORTED) == ENTRIES
     found = _api(app_url, app_data, "GET", "/api/memories/search", params={"q": "bicycle number 2718"}).json()
     assert found and "bicycle number 2718 " in found[0]["text"]
     # The document is whole (its chunks were saved in one transaction before the kill) and every chunk indexed.
