@@ -130,6 +130,48 @@ def test_lexical_finds_an_answer_by_the_question_before_it(tmp_path: Path) -> No
     assert [h.id for h in hits] == [own.id, answer.id]  # its own words count more than its context's
 
 
+def test_lexical_at_scale_ranks_rare_words_first_then_the_newest_common_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history: everyday words match thousands of memories (here COMMON 5, WINDOW 10 stand for 1,000
+    and 2,000). The memory with the question's rare word is found however old it is; the rest are the
+    newest memories holding every common word, never another persona's."""
+    monkeypatch.setattr(FtsLexicalStore, "COMMON", 5)
+    monkeypatch.setattr(FtsLexicalStore, "WINDOW", 10)
+    store = FtsLexicalStore(tmp_path / "lexical.db")
+    old = _item(0, "The garden bench where we talked about the lighthouse", at=1.0)
+    store.upsert("memories", [old])
+    everyday = [_item(n, f"Day {n}: the garden and the bench again", at=float(n)) for n in range(1, 40)]
+    for start in range(0, 39, 10):  # written over time, as a year of conversation would be
+        store.upsert("memories", everyday[start : start + 10])
+    store.upsert("memories", [_item(100 + n, "garden bench garden bench", persona="areza") for n in range(30)])
+
+    hits = store.search("memories", "the garden bench and the lighthouse", SearchScope("azera"), 5)
+    assert hits[0].id == old.id  # the rare word wins, although the memory is the oldest
+    assert [h.id for h in hits[1:]] == [f"{n:032x}" for n in (39, 38, 37, 36)]  # then the newest
+    assert hits[0].score > hits[1].score > 0
+
+    newest = store.search("memories", "garden bench", SearchScope("azera", before=30.0), 3)
+    assert [h.id for h in newest] == [f"{n:032x}" for n in (29, 28, 27)]  # the newest before the time asked
+    # Areza's 30 identical memories never show for Azera, and a persona never indexed finds nothing.
+    assert {h.id for h in store.search("memories", "garden bench", SearchScope("areza"), 50)} == {
+        f"{100 + n:032x}" for n in range(30)
+    }
+    assert not {h.id for h in store.search("memories", "garden bench", SearchScope("azera"), 100)} & {
+        f"{100 + n:032x}" for n in range(30)
+    }
+    assert store.search("memories", "garden", SearchScope("protag"), 5) == []
+
+
+def test_lexical_a_memory_moved_to_another_persona_is_found_only_there(tmp_path: Path) -> None:
+    store = FtsLexicalStore(tmp_path / "lexical.db")
+    store.upsert("memories", [_item(1, "Plum jam recipe"), _item(2, "Plum tree pruning")])
+    store.upsert("memories", [_item(1, "Plum jam recipe", persona="areza")])
+    assert [h.id for h in store.search("memories", "plum", SearchScope("azera"), 5)] == [f"{2:032x}"]
+    assert [h.id for h in store.search("memories", "plum", SearchScope("areza"), 5)] == [f"{1:032x}"]
+    assert store.count("memories") == 2
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -181,7 +181,8 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     expect(page.locator(".assistant-message .status-badge")).to_have_count(0, timeout=60_000)  # streaming again
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # it grows from its own words (saved at least once a second)
-        if len(_one(app_data, "SELECT content FROM chatmessage WHERE id = ?", reply_id)) > len(content) + 20:
+        grown = len(_one(app_data, "SELECT content FROM chatmessage WHERE id = ?", reply_id)) > len(content) + 20
+        if grown or _one(app_data, "SELECT status FROM chatmessage WHERE id = ?", reply_id) != "streaming":
             break
         time.sleep(0.5)
     if page.locator("#stop").is_visible():
@@ -190,5 +191,5 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     final_status = _one(app_data, "SELECT status FROM chatmessage WHERE id = ?", reply_id)
     final = _one(app_data, "SELECT content FROM chatmessage WHERE id = ?", reply_id)
     assert final_status in ("complete", "repeated", "stopped") and final.startswith(content), final_status
-    assert len(final) > len(content) + 20
+    assert len(final) > len(content)  # (a short reply may end a few words on: "… can't assist" + " with that.")
     assert _one(app_data, "SELECT count(*) FROM chatmessage WHERE chat_id = ? AND role = 'assistant'", chat_id) == 1
