@@ -134,8 +134,16 @@ class _Credentials:
 credentials = _Credentials()
 
 
-async def _respond(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _respond(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = (), *, openai: bool = False
+) -> None:
+    """A refusal: ``{"detail": …}``, or OpenAI's error shape for ``/v1`` (its clients show that message)."""
+    if openai:
+        kind = "authentication_error" if status == 401 else "invalid_request_error"
+        code = "invalid_api_key" if status == 401 else None
+        body = json.dumps({"error": {"message": detail, "type": kind, "param": None, "code": code}}).encode()
+    else:
+        body = json.dumps({"detail": detail}).encode()
     start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start + SECURITY_HEADERS})
     await send({"type": "http.response.body", "body": body})
@@ -170,7 +178,7 @@ class Guard:
                 await _redirect(send, detail)
             else:
                 extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
-                await _respond(send, status, detail, extra)
+                await _respond(send, status, detail, extra, openai=scope.get("path", "").startswith("/v1/"))
             return
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)

@@ -1,4 +1,4 @@
-"""REST API under /api: health, mental state, dreams and journal (the rest of the surface grows per feature).
+"""REST API under /api (health, mental state, dreams, journal, memories, chats) and the OpenAI protocol under /v1.
 
 Bad input is a 4xx with a reason in ``detail``; blocking work runs in worker threads.
 """
@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from azera.api.chats import add_chat_routes
 from azera.api.login import add_login_routes
@@ -29,6 +30,7 @@ from azera.api.schemas import (
     MoodChange,
     ReflectRequest,
 )
+from azera.api.v1 import OpenAIError, add_v1_routes, error_body
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import database_answers
@@ -191,24 +193,43 @@ def _add_journal_routes(api: FastAPI) -> None:
         return FileResponse(Path(target))
 
 
+def _answer(request: Request, status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    """``{"detail": …}`` under /api; OpenAI's ``{"error": {…}}`` under /v1 (its clients read that shape)."""
+    if not request.url.path.startswith("/v1/"):
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    if isinstance(detail, list):  # validation problems: "where: why" each
+        detail = "; ".join(f"{'.'.join(str(part) for part in p['loc'])}: {p['msg']}" for p in detail)
+    kind = "authentication_error" if status == 401 else "server_error" if status >= 500 else "invalid_request_error"
+    return JSONResponse(error_body(str(detail), kind), status_code=status, headers=headers)
+
+
 def _bad_request(status: int, detail: str):
-    async def handler(_request: Request, _error: Exception) -> JSONResponse:
-        return JSONResponse({"detail": detail}, status_code=status)
+    async def handler(request: Request, _error: Exception) -> JSONResponse:
+        return _answer(request, status, detail)
 
     return handler
 
 
-async def _invalid(_request: Request, error: Exception) -> JSONResponse:
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
     """422 with where and why, never the input itself (it may be huge or not even encodable)."""
     problems = error.errors() if isinstance(error, RequestValidationError) else []
     detail = [
         {"loc": list(p.get("loc", ())), "msg": str(p.get("msg", "")), "type": p.get("type", "")} for p in problems
     ]
-    return JSONResponse({"detail": detail[:20]}, status_code=422)
+    return _answer(request, 422, detail[:20])
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    if isinstance(error, OpenAIError):
+        body = error_body(str(error.detail), error.kind, error.code)
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    return _answer(request, error.status_code, error.detail, error.headers)
 
 
 def _add_error_handlers(api: FastAPI) -> None:
     """Malformed input is the client's fault: a 4xx with a reason, never a 500."""
+    api.add_exception_handler(StarletteHTTPException, _http_error)
     api.add_exception_handler(RequestValidationError, _invalid)
     api.add_exception_handler(RecursionError, _bad_request(400, "The JSON is nested too deeply"))
     unicode = _bad_request(400, "The text holds a character that is not valid Unicode (a lone surrogate)")
@@ -240,6 +261,7 @@ def build_api() -> FastAPI:
     add_login_routes(api)
     add_memory_routes(api)
     add_chat_routes(api)
+    add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api
 
@@ -260,5 +282,5 @@ def _add_unknown_route(api: FastAPI) -> None:
         )
         if allowed:
             detail = f"{request.method} is not allowed here (use {', '.join(allowed)})"
-            return JSONResponse({"detail": detail}, status_code=405, headers={"allow": ", ".join(allowed)})
-        return JSONResponse({"detail": f"No API route {request.url.path}"}, status_code=404)
+            return _answer(request, 405, detail, {"allow": ", ".join(allowed)})
+        return _answer(request, 404, f"No API route {request.url.path}")

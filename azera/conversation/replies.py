@@ -20,7 +20,7 @@ from azera.db.models import Memory
 from azera.errors import ServiceError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.loops import cut_at_repeat, without_speaker_label
-from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages, prompt_style
+from azera.llm.prompt import PER_MESSAGE_OVERHEAD, PromptParts, PromptTooLongError, build_messages, prompt_style
 from azera.llm.sampling import Sampling
 from azera.llm.thinking import split_thinking
 from azera.memory.recall import RecalledMemory, memories_block
@@ -52,6 +52,8 @@ class ReplyEvent:
     error: str = ""
     model: str = ""
     recalled: list[dict] = dataclasses.field(default_factory=list)  # on "done": what the reply was given
+    prompt_tokens: int = 0  # on "done", when asked for (``usage``): tokens the model read and wrote
+    completion_tokens: int = 0
 
 
 @dataclasses.dataclass
@@ -207,6 +209,24 @@ async def _save_progress(reply_id: str, raw: str) -> None:
         log.warning("reply %s: saving the text so far failed (the next save retries): %s", reply_id, error)
 
 
+def _cut_at_stop(raw: str, stop_strings: tuple[str, ...]) -> str | None:
+    """The reply up to the first stop string in its visible text, or None when none appears."""
+    split = split_thinking(raw)
+    found = [split.content.find(s) for s in stop_strings if s and s in split.content]
+    if not found:
+        return None
+    kept = split.content[: min(found)]
+    return f"<think>{split.thinking}</think>{kept}" if split.thinking else kept
+
+
+async def _usage(backend: ChatBackend, model: str, messages: list[ChatTurn], raw: str) -> tuple[int, int]:
+    """Tokens of the prompt the model read (each message's text and framing) and of the reply it wrote."""
+    read = 0
+    for turn in messages:
+        read += await backend.count_tokens(model, turn["content"]) + PER_MESSAGE_OVERHEAD
+    return read, await backend.count_tokens(model, raw) if raw else 0
+
+
 async def generate_reply(
     chat_id: str,
     *,
@@ -215,11 +235,17 @@ async def generate_reply(
     target_id: str = "",
     stop: asyncio.Event | None = None,
     backend: ChatBackend | None = None,
+    sampling: dict | None = None,
+    client_system: str = "",
+    stop_strings: tuple[str, ...] = (),
+    usage: bool = False,
 ) -> AsyncIterator[ReplyEvent]:
     """Stream a reply: to a new message, an edited one, again, or the rest of one that was cut short.
 
     ``send``, ``edit`` and ``regenerate`` write a new reply; ``continue`` makes a reply that was cut short
     (interrupted, stopped, cut while repeating, failed) grow in place, and its tokens carry its whole text.
+    API callers may override the chat's ``sampling`` for this reply, add a ``client_system`` message after
+    the persona's, end the reply before any of ``stop_strings`` and ask for token counts (``usage``).
 
     Raises:
         ServiceError: Bad input (empty or huge message, unknown chat/message); nothing is saved.
@@ -230,6 +256,8 @@ async def generate_reply(
         return _prepare(session, chat_id, mode, text, target_id)
 
     plan = await in_db(prepare)
+    plan.sampling = plan.sampling.with_overrides(sampling)
+    plan.parts.client_system = client_system
     stop = stop or asyncio.Event()
     backend = backend or runtime().backend
     event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
@@ -254,6 +282,12 @@ async def generate_reply(
             async for piece in stream:
                 raw = without_speaker_label(raw + piece, (plan.parts.persona_name, plan.parts.user_name))
                 raw, repeated = cut_at_repeat(raw)
+                ended = _cut_at_stop(raw, stop_strings)
+                if ended is not None:
+                    raw = ended
+                    split = split_thinking(raw)
+                    yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
+                    break
                 if repeated:
                     status = "repeated"  # the loop guard: keep the reply up to the repeat, offer regenerate
                     log.info("chat %s: reply %s cut where it began repeating itself", chat_id, plan.reply_id)
@@ -274,6 +308,7 @@ async def generate_reply(
         raise
     _index_later(await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled)))
     split = split_thinking(raw)
+    counts = await _usage(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
     done = dataclasses.replace(
         event,
         kind="done",
@@ -282,6 +317,8 @@ async def generate_reply(
         status=status,
         error=error,
         recalled=[dataclasses.asdict(memory) for memory in recalled],
+        prompt_tokens=counts[0],
+        completion_tokens=counts[1],
     )
     yield done
     if status in ("complete", "repeated") and split.content:

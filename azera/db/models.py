@@ -96,6 +96,8 @@ class Chat(SQLModel, table=True):
     active_leaf_id: str | None = Field(default=None, max_length=32)
     journal_mode: bool = Field(default=False)
     journal_started_at: datetime | None = Field(default=None)
+    # An OpenAI-protocol client's conversation this chat holds (``/v1``: its ``user`` or its history so far)
+    client_key: str | None = Field(default=None, max_length=80, index=True, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 

@@ -34,6 +34,7 @@ class PromptParts:
     mood: str = ""
     energy: float | None = None
     style: Style = "full"
+    client_system: str = ""  # an API client's own system message (``/v1``), added after the persona's
 
 
 class PromptTooLongError(ValueError):
@@ -138,6 +139,8 @@ def system_prompt(parts: PromptParts) -> str:
     sections = [persona, f"## Who you are talking with\nThe user is {parts.user_name}.\n{user_body}".strip()]
     if parts.style != "tiny":
         sections.append(character_rules(parts.persona_name, parts.user_name))
+    if parts.client_system.strip():
+        sections.append(f"## From the app you are talking through\n{parts.client_system.strip()}")
     if parts.memories.strip():
         sections.append(parts.memories.strip())
     if parts.mood:
