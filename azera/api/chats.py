@@ -1,29 +1,45 @@
-"""``/api/chats``: start a chat and send it messages, the reply streamed as Server-Sent Events.
+"""``/api/chats``: list, read, change and delete chats; send messages and get the reply as Server-Sent Events.
 
-The reply goes through the same pipeline as the UI (``generate_reply``: your message saved first, then
+Every reply goes through the same pipeline as the UI (``generate_reply``: your message saved first, then
 memory, mood, energy). The stream's events: ``started`` (ids), ``token`` (the new text and the whole
 reply so far), ``thinking`` (the same for a ``<think>`` block), ``recalled`` (the memories it was given),
 ``error`` (the model failed; your message is kept) and ``done`` (final text and status). A client that
-goes away mid-stream leaves the reply saved as "stopped".
+goes away mid-stream leaves the reply saved as "stopped". One reply at a time per chat: a second request
+while one is being written (here or in the UI) is a 409.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 
-from fastapi import FastAPI, HTTPException, Path
+from fastapi import FastAPI, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 from sse_starlette.sse import EventSourceResponse
 
-from azera.conversation.replies import ReplyEvent, generate_reply
+from azera.conversation.replies import RUNNING, Mode, ReplyEvent, generate_reply
 from azera.db.engine import in_db
+from azera.db.models import Chat, ChatMessage
 from azera.errors import NotFoundError, ServiceError
 from azera.services import chats
 from azera.services import messages as message_service
 
-CHAT_ID = Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$")
-_streaming: set[str] = set()  # chats with a reply being written through the API
+ID = "^[0-9a-f]{32}$"
+CHAT_ID = Path(min_length=32, max_length=32, pattern=ID)
+MESSAGE_ID = Path(min_length=32, max_length=32, pattern=ID)
+_streaming: set[str] = set()  # chats with a reply being started or written through the API
+
+
+def busy(chat_id: str) -> bool:
+    """A reply is being written in this chat (through the API or the UI)."""
+    return chat_id in _streaming or chat_id in RUNNING
+
+
+def fail(error: ServiceError) -> HTTPException:
+    """A service's refusal as a 4xx: unknown ids are 404, the rest 400."""
+    return HTTPException(status_code=404 if isinstance(error, NotFoundError) else 400, detail=str(error))
 
 
 class NewChat(BaseModel):
@@ -31,6 +47,8 @@ class NewChat(BaseModel):
 
     persona: str = Field(default="azera", max_length=64, description="the AI persona to talk to")
     title: str = Field(default="New chat", max_length=200)
+    user_persona: str = Field(default=chats.DEFAULT_USER_PERSONA, max_length=64, description="who you are here")
+    group_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class ChatOut(BaseModel):
@@ -39,12 +57,119 @@ class ChatOut(BaseModel):
     id: str
     title: str
     persona: str
+    user_persona: str
+    group_id: int | None
+    tags: list[str]
+    model: str = Field(description="the chat's own model ('' = the persona's)")
+    temperature: float | None = Field(description="the chat's own temperature (null = the persona's)")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageOut(BaseModel):
+    """A message, with where it sits among its alternatives (edits and regenerations make branches)."""
+
+    id: str
+    role: str
+    content: str
+    thinking: str
+    status: str
+    model: str
+    parent_id: str | None
+    created_at: datetime
+    branch: int = Field(description="its place among its alternatives, from 1")
+    branches: int = Field(description="how many alternatives there are")
+
+
+class ChatDetail(ChatOut):
+    """A chat with its active branch."""
+
+    messages: list[MessageOut]
+
+
+class ChatChange(BaseModel):
+    """Body of PATCH /api/chats/{id}: only the fields sent change."""
+
+    title: str | None = Field(default=None, max_length=200)
+    persona: str | None = Field(default=None, max_length=64)
+    user_persona: str | None = Field(default=None, max_length=64)
+    group_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    tags: list[str] | None = Field(default=None, max_length=50)
+    model: str | None = Field(default=None, max_length=200, description="'' for the persona's model")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, description="null for the persona's")
 
 
 class NewMessage(BaseModel):
-    """Body of POST /api/chats/{id}/messages."""
+    """Body of POST /api/chats/{id}/messages, and of an edit."""
 
     text: str = Field(max_length=message_service.MAX_MESSAGE_CHARS)
+
+
+class Stopped(BaseModel):
+    """Whether a reply was being written (and is now told to stop)."""
+
+    stopped: bool
+
+
+def _chat_out(session: Session, chat: Chat) -> ChatOut:
+    return ChatOut(
+        id=chat.id,
+        title=chat.title,
+        persona=chat.ai_persona_id,
+        user_persona=chat.user_persona_id,
+        group_id=chat.group_id,
+        tags=chats.chat_tags(session, [chat.id])[chat.id],
+        model=chat.model_override,
+        temperature=chat.temperature_override,
+        created_at=chat.created_at,
+        updated_at=chat.updated_at,
+    )
+
+
+def _messages_out(messages: list[ChatMessage], everything: list[ChatMessage]) -> list[MessageOut]:
+    alternatives: dict[tuple[str | None, str], list[str]] = {}
+    for message in everything:
+        alternatives.setdefault((message.parent_id, message.role), []).append(message.id)
+    shown = []
+    for message in messages:
+        same = alternatives.get((message.parent_id, message.role), [message.id])
+        fields = message.model_dump(include={"id", "role", "content", "thinking", "status", "model", "parent_id"})
+        shown.append(
+            MessageOut(**fields, created_at=message.created_at, branch=same.index(message.id) + 1, branches=len(same))
+        )
+    return shown
+
+
+def _detail(session: Session, chat_id: str) -> ChatDetail:
+    chat = chats.get_chat(session, chat_id)
+    everything = message_service.chat_messages(session, chat.id)
+    branch = message_service.branch_of(everything, chat.active_leaf_id)
+    return ChatDetail(**_chat_out(session, chat).model_dump(), messages=_messages_out(branch, everything))
+
+
+def _change(session: Session, chat_id: str, change: ChatChange) -> ChatOut:
+    sent = change.model_fields_set
+    chat = chats.get_chat(session, chat_id)
+    if change.title is not None:
+        chats.rename_chat(session, chat_id, change.title)
+    if change.persona is not None or change.user_persona is not None:
+        chats.set_chat_personas(session, chat_id, ai_persona_id=change.persona, user_persona_id=change.user_persona)
+    if change.group_id is not None:
+        chats.set_chat_group(session, chat_id, change.group_id)
+    if change.tags is not None:
+        chats.set_chat_tags(session, chat_id, [tag.strip() for tag in change.tags])
+    if "model" in sent or "temperature" in sent:
+        model = chat.model_override if "model" not in sent else change.model or ""
+        temperature = chat.temperature_override if "temperature" not in sent else change.temperature
+        chats.set_chat_model(session, chat_id, model=model, temperature=temperature)
+    return _chat_out(session, chats.get_chat(session, chat_id))
+
+
+def _own_message(session: Session, chat_id: str, message_id: str) -> ChatMessage:
+    message = message_service.get_message(session, message_id)
+    if message.chat_id != chat_id:
+        raise NotFoundError(f"No message '{message_id}' in this chat")
+    return message
 
 
 def _sse(kind: str, data: dict) -> dict:
@@ -85,40 +210,178 @@ async def _events(first: ReplyEvent, rest: AsyncIterator[ReplyEvent], chat_id: s
         _streaming.discard(chat_id)
 
 
-def add_chat_routes(api: FastAPI) -> None:
-    """Start a chat; send a message and stream the reply."""
+async def _reply(chat_id: str, mode: Mode, text: str = "", target_id: str = "") -> EventSourceResponse:
+    """Start a reply (bad input answers 4xx before anything streams), then stream it."""
+    if busy(chat_id):
+        raise HTTPException(status_code=409, detail="A reply is still being written in this chat: wait or stop it")
+    _streaming.add(chat_id)
+    try:
+        if target_id:
+            await in_db(lambda session: _own_message(session, chat_id, target_id))
+        stream = generate_reply(chat_id, mode=mode, text=text, target_id=target_id)
+        first = await anext(stream)  # saves the message: bad input fails here, as a 4xx
+    except ServiceError as error:
+        _streaming.discard(chat_id)
+        raise fail(error) from error
+    except BaseException:
+        _streaming.discard(chat_id)
+        raise
+    return EventSourceResponse(_events(first, stream, chat_id), ping=15)
 
-    @api.post("/api/chats", status_code=201)
-    async def create_chat(body: NewChat) -> ChatOut:
-        """Start a chat with an AI persona (you are the default user persona)."""
+
+STREAMED = {200: {"content": {"text/event-stream": {}}, "description": "the reply, as Server-Sent Events"}}
+REFUSED = {404: {"description": "no such chat or message"}, 409: {"description": "a reply is being written"}}
+
+
+def _add_reading_routes(api: FastAPI) -> None:
+    @api.get("/api/chats")
+    async def list_chats(
+        q: str = Query(default="", max_length=200, description="words in the title or the messages"),
+        group_id: int | None = Query(default=None, ge=1, le=2**31 - 1),
+        tag: str = Query(default="", max_length=40),
+        persona: str = Query(default="", max_length=64),
+        offset: int = Query(default=0, ge=0, le=1_000_000),
+        limit: int = Query(default=50, ge=1, le=500),
+    ) -> list[ChatOut]:
+        """Chats, most recently active first, filtered and paged."""
+
+        def read(session: Session) -> list[ChatOut]:
+            found = chats.list_chats(
+                session, search=q, limit=limit, offset=offset, group_id=group_id, tag=tag, persona_id=persona
+            )
+            tags = chats.chat_tags(session, [chat.id for chat in found])
+            return [_chat_out(session, chat).model_copy(update={"tags": tags[chat.id]}) for chat in found]
+
+        return await in_db(read)
+
+    @api.get("/api/chats/{chat_id}", responses={404: {"description": "no such chat"}})
+    async def get_chat(chat_id: str = CHAT_ID) -> ChatDetail:
+        """A chat and its active branch; each message says how many alternatives it has."""
         try:
-            chat = await in_db(lambda session: chats.create_chat(session, ai_persona_id=body.persona, title=body.title))
-        except NotFoundError as error:
-            raise HTTPException(status_code=404, detail=str(error)) from error
+            return await in_db(lambda session: _detail(session, chat_id))
         except ServiceError as error:
-            raise HTTPException(status_code=400, detail=str(error)) from error
-        return ChatOut(id=chat.id, title=chat.title, persona=chat.ai_persona_id)
+            raise fail(error) from error
+
+    @api.get("/api/chats/{chat_id}/messages", responses={404: {"description": "no such chat"}})
+    async def list_messages(
+        chat_id: str = CHAT_ID, every_branch: bool = Query(default=False, description="all branches, oldest first")
+    ) -> list[MessageOut]:
+        """The messages of the active branch (or of every branch)."""
+
+        def read(session: Session) -> list[MessageOut]:
+            chat = chats.get_chat(session, chat_id)
+            everything = message_service.chat_messages(session, chat.id)
+            shown = everything if every_branch else message_service.branch_of(everything, chat.active_leaf_id)
+            return _messages_out(shown, everything)
+
+        try:
+            return await in_db(read)
+        except ServiceError as error:
+            raise fail(error) from error
+
+
+def _add_changing_routes(api: FastAPI) -> None:
+    @api.post("/api/chats", status_code=201, responses={404: {"description": "no such persona or group"}})
+    async def create_chat(body: NewChat) -> ChatOut:
+        """Start a chat with an AI persona (you are the default user persona unless you say otherwise)."""
+
+        def make(session: Session) -> ChatOut:
+            chat = chats.create_chat(
+                session,
+                ai_persona_id=body.persona,
+                user_persona_id=body.user_persona,
+                title=body.title,
+                group_id=body.group_id,
+            )
+            return _chat_out(session, chat)
+
+        try:
+            return await in_db(make)
+        except ServiceError as error:
+            raise fail(error) from error
+
+    @api.patch("/api/chats/{chat_id}", responses={404: {"description": "no such chat, persona, group or tag"}})
+    async def update_chat(change: ChatChange, chat_id: str = CHAT_ID) -> ChatOut:
+        """Change a chat's title, personas, group, tags, model or temperature (only the fields sent)."""
+        try:
+            return await in_db(lambda session: _change(session, chat_id, change))
+        except ServiceError as error:
+            raise fail(error) from error
+
+    @api.delete("/api/chats/{chat_id}", status_code=204, responses=REFUSED)
+    async def delete_chat(chat_id: str = CHAT_ID) -> Response:
+        """Delete a chat with its messages and its conversation memories."""
+        if busy(chat_id):
+            raise HTTPException(status_code=409, detail="A reply is still being written in this chat: stop it first")
+        try:
+            await in_db(lambda session: chats.delete_chat(session, chat_id))
+        except ServiceError as error:
+            raise fail(error) from error
+        return Response(status_code=204)
+
+    @api.post("/api/chats/{chat_id}/stop")
+    async def stop_reply(chat_id: str = CHAT_ID) -> Stopped:
+        """Stop the reply being written in this chat (from the UI or the API); it is kept as "stopped"."""
+        stop = RUNNING.get(chat_id)
+        if stop is not None:
+            stop.set()
+        return Stopped(stopped=stop is not None)
 
     @api.post(
-        "/api/chats/{chat_id}/messages",
-        response_class=EventSourceResponse,
-        responses={200: {"content": {"text/event-stream": {}}, "description": "the reply, as Server-Sent Events"}},
+        "/api/chats/{chat_id}/messages/{message_id}/activate", responses={404: {"description": "no such message"}}
     )
+    async def switch_branch(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> ChatDetail:
+        """Show the branch through this message (its newest continuation)."""
+
+        def switch(session: Session) -> ChatDetail:
+            message_service.switch_branch(session, _own_message(session, chat_id, message_id).id)
+            session.flush()
+            return _detail(session, chat_id)
+
+        if busy(chat_id):
+            raise HTTPException(status_code=409, detail="A reply is still being written in this chat: wait or stop it")
+        try:
+            return await in_db(switch)
+        except ServiceError as error:
+            raise fail(error) from error
+
+
+def _add_reply_routes(api: FastAPI) -> None:
+    @api.post("/api/chats/{chat_id}/messages", response_class=EventSourceResponse, responses={**STREAMED, **REFUSED})
     async def send_message(body: NewMessage, chat_id: str = CHAT_ID) -> EventSourceResponse:
         """Send a message; the reply streams back as Server-Sent Events (see the module's description)."""
-        if chat_id in _streaming:
-            raise HTTPException(status_code=409, detail="A reply is still being written in this chat: wait or stop it")
-        _streaming.add(chat_id)
-        stream = generate_reply(chat_id, text=body.text)
-        try:
-            first = await anext(stream)  # saves the message: bad input fails here, as a 4xx
-        except NotFoundError as error:
-            _streaming.discard(chat_id)
-            raise HTTPException(status_code=404, detail=str(error)) from error
-        except ServiceError as error:
-            _streaming.discard(chat_id)
-            raise HTTPException(status_code=400, detail=str(error)) from error
-        except BaseException:
-            _streaming.discard(chat_id)
-            raise
-        return EventSourceResponse(_events(first, stream, chat_id), ping=15)
+        return await _reply(chat_id, "send", text=body.text)
+
+    @api.post(
+        "/api/chats/{chat_id}/messages/{message_id}/edit",
+        response_class=EventSourceResponse,
+        responses={**STREAMED, **REFUSED},
+    )
+    async def edit_message(body: NewMessage, chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID):
+        """Edit one of your messages: the edit starts a new branch, and a new reply streams back."""
+        return await _reply(chat_id, "edit", text=body.text, target_id=message_id)
+
+    @api.post(
+        "/api/chats/{chat_id}/messages/{message_id}/regenerate",
+        response_class=EventSourceResponse,
+        responses={**STREAMED, **REFUSED},
+    )
+    async def regenerate(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> EventSourceResponse:
+        """Write another reply in place of this one (a new branch; the old reply is kept)."""
+        return await _reply(chat_id, "regenerate", target_id=message_id)
+
+    @api.post(
+        "/api/chats/{chat_id}/messages/{message_id}/continue",
+        response_class=EventSourceResponse,
+        responses={**STREAMED, **REFUSED},
+    )
+    async def continue_reply(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> EventSourceResponse:
+        """Carry on a reply that was cut short (interrupted, stopped, repeating or failed): it grows in place."""
+        return await _reply(chat_id, "continue", target_id=message_id)
+
+
+def add_chat_routes(api: FastAPI) -> None:
+    """Chats: list, read, start, change, delete; messages: send, edit, regenerate, continue, stop."""
+    _add_reading_routes(api)
+    _add_changing_routes(api)
+    _add_reply_routes(api)

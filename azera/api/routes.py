@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from azera.api.chats import add_chat_routes
 from azera.api.login import add_login_routes
 from azera.api.memories import add_memory_routes
+from azera.api.organise import add_organise_routes
 from azera.api.schemas import (
     AllMentalStates,
     DreamOut,
@@ -261,6 +262,7 @@ def build_api() -> FastAPI:
     add_login_routes(api)
     add_memory_routes(api)
     add_chat_routes(api)
+    add_organise_routes(api)
     add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 from sse_starlette.sse import EventSourceResponse
 
-from azera.api.chats import _streaming
+from azera.api.chats import _streaming, busy
 from azera.conversation.replies import ReplyEvent, generate_reply
 from azera.db.engine import in_db
 from azera.db.models import Chat
@@ -285,7 +285,7 @@ async def _persona_pieces(
         raise OpenAIError(400, "The last message must be the user's, with text", code="invalid_messages")
     earlier, last = turns[:-1], turns[-1][1]
     chat_id, key = await in_db(lambda session: _chat_for(session, persona_id, header, request.user or "", earlier))
-    if chat_id in _streaming:
+    if busy(chat_id):
         raise OpenAIError(409, "A reply is still being written in this chat: wait or stop it", code="chat_busy")
     _streaming.add(chat_id)
     answer.chat_id = chat_id

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SAVE_EVERY_SECONDS = 1.0
 Mode = Literal["send", "edit", "regenerate", "continue"]
 CONTINUABLE = ("interrupted", "stopped", "repeated", "error")  # replies cut short, which "continue" carries on
+RUNNING: dict[str, asyncio.Event] = {}  # chat id → the stop switch of the reply being written there (UI or API)
 
 
 @dataclasses.dataclass
@@ -227,6 +228,11 @@ async def _usage(backend: ChatBackend, model: str, messages: list[ChatTurn], raw
     return read, await backend.count_tokens(model, raw) if raw else 0
 
 
+def _release(chat_id: str, stop: asyncio.Event) -> None:
+    if RUNNING.get(chat_id) is stop:
+        del RUNNING[chat_id]
+
+
 async def generate_reply(
     chat_id: str,
     *,
@@ -260,69 +266,74 @@ async def generate_reply(
     plan.parts.client_system = client_system
     stop = stop or asyncio.Event()
     backend = backend or runtime().backend
-    event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
-    yield event
-    raw, status, error = plan.so_far, "complete", ""
-    recalled = await _recall(plan, chat_id)
-    plan.parts.memories = memories_block(recalled, you=plan.parts.persona_name)
-    mind = await asyncio.to_thread(runtime().mind.get, plan.persona_id)
-    plan.parts.mood, plan.parts.energy = mind.mood, mind.energy
+    RUNNING[chat_id] = stop
     try:
-        plan.parts.style = await prompt_style(backend, plan.model)
-        messages, dropped = await build_messages(
-            plan.parts, backend=backend, model=plan.model, reply_tokens=plan.sampling.max_tokens
-        )
-        if dropped:
-            log.info("chat %s: %d oldest turns left out to fit the context", chat_id, dropped)
-        if plan.so_far:  # the model carries on from the reply's own words
-            messages = [*messages, ChatTurn(role="assistant", content=plan.so_far)]
-        last_save = time.monotonic()
-        stream = backend.stream_chat(plan.model, messages, sampling=plan.sampling, stop=stop)
-        async with contextlib.aclosing(stream):  # leaving early (loop guard) ends generation at once
-            async for piece in stream:
-                raw = without_speaker_label(raw + piece, (plan.parts.persona_name, plan.parts.user_name))
-                raw, repeated = cut_at_repeat(raw)
-                ended = _cut_at_stop(raw, stop_strings)
-                if ended is not None:
-                    raw = ended
+        event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
+        yield event
+        raw, status, error = plan.so_far, "complete", ""
+        recalled = await _recall(plan, chat_id)
+        plan.parts.memories = memories_block(recalled, you=plan.parts.persona_name)
+        mind = await asyncio.to_thread(runtime().mind.get, plan.persona_id)
+        plan.parts.mood, plan.parts.energy = mind.mood, mind.energy
+        try:
+            plan.parts.style = await prompt_style(backend, plan.model)
+            messages, dropped = await build_messages(
+                plan.parts, backend=backend, model=plan.model, reply_tokens=plan.sampling.max_tokens
+            )
+            if dropped:
+                log.info("chat %s: %d oldest turns left out to fit the context", chat_id, dropped)
+            if plan.so_far:  # the model carries on from the reply's own words
+                messages = [*messages, ChatTurn(role="assistant", content=plan.so_far)]
+            last_save = time.monotonic()
+            stream = backend.stream_chat(plan.model, messages, sampling=plan.sampling, stop=stop)
+            async with contextlib.aclosing(stream):  # leaving early (loop guard) ends generation at once
+                async for piece in stream:
+                    raw = without_speaker_label(raw + piece, (plan.parts.persona_name, plan.parts.user_name))
+                    raw, repeated = cut_at_repeat(raw)
+                    ended = _cut_at_stop(raw, stop_strings)
+                    if ended is not None:
+                        raw = ended
+                        split = split_thinking(raw)
+                        yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
+                        break
+                    if repeated:
+                        status = "repeated"  # the loop guard: keep the reply up to the repeat, offer regenerate
+                        log.info("chat %s: reply %s cut where it began repeating itself", chat_id, plan.reply_id)
+                        break
                     split = split_thinking(raw)
                     yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
-                    break
-                if repeated:
-                    status = "repeated"  # the loop guard: keep the reply up to the repeat, offer regenerate
-                    log.info("chat %s: reply %s cut where it began repeating itself", chat_id, plan.reply_id)
-                    break
-                split = split_thinking(raw)
-                yield dataclasses.replace(event, kind="token", content=split.content, thinking=split.thinking)
-                if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
-                    await _save_progress(plan.reply_id, raw)
-                    last_save = time.monotonic()
-        if stop.is_set() and status == "complete":
+                    if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+                        await _save_progress(plan.reply_id, raw)
+                        last_save = time.monotonic()
+            if stop.is_set() and status == "complete":
+                status = "stopped"
+        except (BackendError, PromptTooLongError) as failure:
+            status, error = "error", str(failure)
+            log.warning("chat %s: reply failed: %s", chat_id, failure)
+        except asyncio.CancelledError:
             status = "stopped"
-    except (BackendError, PromptTooLongError) as failure:
-        status, error = "error", str(failure)
-        log.warning("chat %s: reply failed: %s", chat_id, failure)
-    except asyncio.CancelledError:
-        status = "stopped"
-        await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
-        raise
-    _index_later(await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled)))
-    split = split_thinking(raw)
-    counts = await _usage(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
-    done = dataclasses.replace(
-        event,
-        kind="done",
-        content=split.content,
-        thinking=split.thinking,
-        status=status,
-        error=error,
-        recalled=[dataclasses.asdict(memory) for memory in recalled],
-        prompt_tokens=counts[0],
-        completion_tokens=counts[1],
-    )
-    yield done
-    if status in ("complete", "repeated") and split.content:
-        # After "done": the reply is finished for the user; the mood call only moves the mental state.
-        mood = await infer_mood(backend, plan.model, split.content)
-        await asyncio.to_thread(runtime().mind.record_exchange, plan.persona_id, mood)
-        yield dataclasses.replace(done, kind="mood", status=mood or "")
+            await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
+            raise
+        _index_later(await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled)))
+        split = split_thinking(raw)
+        counts = await _usage(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
+        done = dataclasses.replace(
+            event,
+            kind="done",
+            content=split.content,
+            thinking=split.thinking,
+            status=status,
+            error=error,
+            recalled=[dataclasses.asdict(memory) for memory in recalled],
+            prompt_tokens=counts[0],
+            completion_tokens=counts[1],
+        )
+        yield done
+        _release(chat_id, stop)  # the chat takes a new message now; the mood below is the persona's own business
+        if status in ("complete", "repeated") and split.content:
+            # After "done": the reply is finished for the user; the mood call only moves the mental state.
+            mood = await infer_mood(backend, plan.model, split.content)
+            await asyncio.to_thread(runtime().mind.record_exchange, plan.persona_id, mood)
+            yield dataclasses.replace(done, kind="mood", status=mood or "")
+    finally:
+        _release(chat_id, stop)

@@ -77,6 +77,21 @@ def delete_group(session: Session, group_id: int) -> None:
     session.delete(group)
 
 
+def rename_group(session: Session, group_id: int, name: str) -> ChatGroup:
+    """Give a group a new unique name ("General" keeps its name: new chats land there)."""
+    group = require(session, ChatGroup, group_id, "group")
+    if group.name == DEFAULT_GROUP:
+        raise ServiceError(f"The '{DEFAULT_GROUP}' group cannot be renamed")
+    name = _clean_label(name, "group name", 80)
+    taken = session.exec(select(ChatGroup).where(func.lower(ChatGroup.name) == name.lower())).first()
+    if taken is not None and taken.id != group_id:
+        raise ServiceError(f"A group called '{name}' already exists")
+    group.name = name
+    session.add(group)
+    session.flush()
+    return group
+
+
 def list_tags(session: Session) -> list[Tag]:
     """All tags by name."""
     return list(session.exec(select(Tag).order_by(Tag.name)))
@@ -194,9 +209,28 @@ def delete_chat(session: Session, chat_id: str) -> None:
     session.delete(chat)
 
 
-def list_chats(session: Session, *, search: str = "", limit: int = 500) -> list[Chat]:
-    """Chats, most recently active first; ``search`` matches titles and message text."""
-    query = select(Chat).order_by(col(Chat.updated_at).desc()).limit(limit)
+def list_chats(
+    session: Session,
+    *,
+    search: str = "",
+    limit: int = 500,
+    offset: int = 0,
+    group_id: int | None = None,
+    tag: str = "",
+    persona_id: str = "",
+) -> list[Chat]:
+    """Chats, most recently active first; ``search`` matches titles and message text.
+
+    Optionally only one group's, one tag's or one AI persona's; ``offset`` and ``limit`` page through them.
+    """
+    query = select(Chat).order_by(col(Chat.updated_at).desc(), col(Chat.id)).offset(offset).limit(limit)
+    if group_id is not None:
+        query = query.where(Chat.group_id == group_id)
+    if persona_id:
+        query = query.where(Chat.ai_persona_id == persona_id)
+    if tag:
+        tagged = select(ChatTag.chat_id).join(Tag).where(Tag.name == tag)
+        query = query.where(col(Chat.id).in_(tagged))
     needle = search.strip()
     if needle:
         in_messages = select(ChatMessage.chat_id).where(contains(ChatMessage.content, needle))
@@ -212,3 +246,23 @@ def set_chat_model(session: Session, chat_id: str, *, model: str, temperature: f
     chat.model_override = model.strip()[:200]
     chat.temperature_override = temperature
     return _touch(session, chat)
+
+
+def rename_tag(session: Session, tag_id: int, name: str) -> Tag:
+    """Give a tag a new name (lower-case, unique); its chats keep it."""
+    tag = require(session, Tag, tag_id, "tag")
+    name = _clean_label(name, "tag", MAX_LABEL).lower()
+    taken = session.exec(select(Tag).where(Tag.name == name)).first()
+    if taken is not None and taken.id != tag_id:
+        raise ServiceError(f"The tag '{name}' already exists")
+    tag.name = name
+    session.add(tag)
+    session.flush()
+    return tag
+
+
+def delete_tag(session: Session, tag_id: int) -> None:
+    """Delete a tag; chats lose it and stay."""
+    tag = require(session, Tag, tag_id, "tag")
+    session.exec(delete(ChatTag).where(col(ChatTag.tag_id) == tag_id))  # type: ignore[call-overload]
+    session.delete(tag)
