@@ -49,6 +49,7 @@ DEFAULT_BODY_LIMIT = 1_000_000
 BODY_LIMITS = (  # (path pattern, bytes): uploads and archive imports carry files
     (re.compile(r"^/_upload$"), 60_000_000),
     (re.compile(r"^/api/(dreams|journal)/import$"), 6_000_000),
+    (re.compile(r"^/api/documents$"), 11_000_000),
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CACHE_SECONDS = 30.0

@@ -21,6 +21,7 @@ from azera.api.chats import add_chat_routes
 from azera.api.login import add_login_routes
 from azera.api.memories import add_memory_routes
 from azera.api.organise import add_organise_routes
+from azera.api.personas import add_persona_routes
 from azera.api.schemas import (
     AllMentalStates,
     DreamOut,
@@ -263,6 +264,7 @@ def build_api() -> FastAPI:
     add_memory_routes(api)
     add_chat_routes(api)
     add_organise_routes(api)
+    add_persona_routes(api)
     add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     return api
