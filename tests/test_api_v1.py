@@ -178,7 +178,7 @@ def test_raw_models_answer_without_persona_memory_or_a_chat(client: openai.OpenA
 
 
 def test_bad_requests_get_openai_errors_with_reasons(client: openai.OpenAI, http: TestClient) -> None:
-    with pytest.raises(openai.BadRequestError, match="Unknown model 'gpt-4o'.*azera") as unknown:
+    with pytest.raises(openai.BadRequestError, match=r"Unknown model 'gpt-4o'.*azera") as unknown:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
     assert unknown.value.code == "model_not_found"
     lots = [{"role": "user", "content": f"m{n}"} for n in range(1_000)]
