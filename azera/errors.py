@@ -7,3 +7,7 @@ class ServiceError(ValueError):
 
 class NotFoundError(ServiceError):
     """The requested record does not exist."""
+
+
+class TooLongError(ServiceError):
+    """The input does not fit (the API answers 413 with the limit)."""

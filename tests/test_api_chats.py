@@ -198,3 +198,44 @@ def test_groups_and_tags_are_managed_and_deleting_them_keeps_the_chats(client: T
     assert client.delete(f"/api/tags/{tags['ideas']['id']}").status_code == 204
     assert client.get(f"/api/chats/{chat_id}").json()["tags"] == []
     assert client.delete("/api/tags/99999").status_code == 404 and client.delete("/api/groups/0").status_code == 422
+
+
+class SlowBackend(ScriptedBackend):
+    """Writes one word every 50 ms: a reply long enough to walk away from."""
+
+    async def stream_chat(self, model, messages, *, sampling, stop):
+        import asyncio
+
+        for n in range(200):
+            if stop.is_set():
+                return
+            await asyncio.sleep(0.05)
+            yield f"word{n} "
+
+
+def test_a_message_too_long_for_the_model_is_refused_before_it_is_saved(client: TestClient) -> None:
+    chat_id = client.post("/api/chats", json={}).json()["id"]
+    runtime().backend = ScriptedBackend("unused")  # 4,096 tokens of context, one per word
+    refused = client.post(f"/api/chats/{chat_id}/messages", json={"text": "ok " * 4_000})
+    assert refused.status_code == 413 and "tokens" in refused.json()["detail"], refused.text
+    assert client.get(f"/api/chats/{chat_id}/messages").json() == []  # nothing saved
+
+
+def test_a_client_that_leaves_mid_stream_leaves_the_reply_stopped(client: TestClient) -> None:
+    import time
+
+    runtime().backend = SlowBackend()
+    chat_id = client.post("/api/chats", json={}).json()["id"]
+    with client.stream("POST", f"/api/chats/{chat_id}/messages", json={"text": "Tell me everything"}) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: token"):
+                break  # walk away after the first words
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reply = client.get(f"/api/chats/{chat_id}/messages").json()[-1]
+        if reply["status"] != "streaming":
+            break
+        time.sleep(0.1)
+    assert reply["role"] == "assistant" and reply["status"] == "stopped", reply
+    assert reply["content"].startswith("word0") and "word199" not in reply["content"]
+    assert client.post(f"/api/chats/{chat_id}/messages", json={"text": "Still there?"}).status_code == 200  # not busy

@@ -203,3 +203,10 @@ def test_a_second_request_to_a_busy_chat_is_refused(client: openai.OpenAI) -> No
             )
     finally:
         _streaming.discard(busy)
+
+
+def test_a_message_over_the_context_is_a_413_with_the_limit(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APIStatusError, match="tokens") as refused:
+        client.chat.completions.create(model="azera", messages=[{"role": "user", "content": "ok " * 4_500}])
+    assert refused.value.status_code == 413 and refused.value.code == "context_length_exceeded"
+    assert _branches() == {}  # nothing saved, not even an empty chat

@@ -22,7 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from azera.conversation.replies import RUNNING, Mode, ReplyEvent, generate_reply
 from azera.db.engine import in_db
 from azera.db.models import Chat, ChatMessage
-from azera.errors import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError, TooLongError
 from azera.services import chats
 from azera.services import messages as message_service
 
@@ -38,8 +38,9 @@ def busy(chat_id: str) -> bool:
 
 
 def fail(error: ServiceError) -> HTTPException:
-    """A service's refusal as a 4xx: unknown ids are 404, the rest 400."""
-    return HTTPException(status_code=404 if isinstance(error, NotFoundError) else 400, detail=str(error))
+    """A service's refusal as a 4xx: unknown ids are 404, what does not fit 413, the rest 400."""
+    status = 404 if isinstance(error, NotFoundError) else 413 if isinstance(error, TooLongError) else 400
+    return HTTPException(status_code=status, detail=str(error))
 
 
 class NewChat(BaseModel):
@@ -230,7 +231,11 @@ async def _reply(chat_id: str, mode: Mode, text: str = "", target_id: str = "") 
 
 
 STREAMED = {200: {"content": {"text/event-stream": {}}, "description": "the reply, as Server-Sent Events"}}
-REFUSED = {404: {"description": "no such chat or message"}, 409: {"description": "a reply is being written"}}
+REFUSED = {
+    404: {"description": "no such chat or message"},
+    409: {"description": "a reply is being written"},
+    413: {"description": "the message does not fit the model's context"},
+}
 
 
 def _add_reading_routes(api: FastAPI) -> None:

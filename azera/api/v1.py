@@ -40,7 +40,7 @@ from azera.api.chats import _streaming, busy
 from azera.conversation.replies import ReplyEvent, generate_reply
 from azera.db.engine import in_db
 from azera.db.models import Chat
-from azera.errors import NotFoundError, ServiceError
+from azera.errors import NotFoundError, ServiceError, TooLongError
 from azera.llm.base import BackendError, ChatTurn
 from azera.llm.prompt import PER_MESSAGE_OVERHEAD
 from azera.llm.sampling import resolve
@@ -179,18 +179,18 @@ def _copy_history(session: Session, chat: Chat, turns: list[tuple[str, str]]) ->
 
 def _chat_for(
     session: Session, persona_id: str, header: str, user: str, earlier: list[tuple[str, str]]
-) -> tuple[str, str | None]:
-    """The chat to continue (made when needed) and the history key to give it after the reply (or None)."""
+) -> tuple[str, str | None, bool]:
+    """The chat to continue (made when needed), its history key after the reply (or None), whether it is new."""
     if header:
         chat = session.get(Chat, header)
         if chat is None or chat.ai_persona_id != persona_id:
             raise OpenAIError(404, f"No chat '{header[:40]}' of {persona_id} (X-Azera-Chat)", code="chat_not_found")
-        return chat.id, None
+        return chat.id, None, False
     key = _user_key(persona_id, user) if user else _digest(persona_id, earlier) if earlier else None
     if key is not None:
         found = session.exec(select(Chat).where(Chat.client_key == key)).first()
         if found is not None:
-            return found.id, None if user else key
+            return found.id, None if user else key, False
     title = f"API: {user[:40]}" if user else "API chat"
     chat = chats.create_chat(session, ai_persona_id=persona_id, title=title)
     if user:
@@ -198,7 +198,7 @@ def _chat_for(
         session.add(chat)
     elif earlier:
         _copy_history(session, chat, earlier)
-    return chat.id, None if user else ""
+    return chat.id, None if user else "", True
 
 
 def _set_key(session: Session, chat_id: str, key: str) -> None:
@@ -284,7 +284,9 @@ async def _persona_pieces(
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise OpenAIError(400, "The last message must be the user's, with text", code="invalid_messages")
     earlier, last = turns[:-1], turns[-1][1]
-    chat_id, key = await in_db(lambda session: _chat_for(session, persona_id, header, request.user or "", earlier))
+    chat_id, key, made = await in_db(
+        lambda session: _chat_for(session, persona_id, header, request.user or "", earlier)
+    )
     if busy(chat_id):
         raise OpenAIError(409, "A reply is still being written in this chat: wait or stop it", code="chat_busy")
     _streaming.add(chat_id)
@@ -302,9 +304,12 @@ async def _persona_pieces(
             first = await anext(stream)
         except NotFoundError as error:
             raise OpenAIError(404, str(error)) from error
+        except TooLongError as error:
+            if made:  # the chat made for this request would stay empty
+                await in_db(lambda session: chats.delete_chat(session, chat_id))
+            raise OpenAIError(413, str(error), code="context_length_exceeded") from error
         except ServiceError as error:
-            status = 413 if "too long" in str(error).lower() else 400
-            raise OpenAIError(status, str(error)) from error
+            raise OpenAIError(400, str(error)) from error
         answer.ident += first.reply_id
         async for pieces in _deltas(stream, answer):
             yield pieces

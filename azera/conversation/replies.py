@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from azera.db.engine import in_db, retry_locked, session_scope
 from azera.db.models import Memory
-from azera.errors import ServiceError
+from azera.errors import ServiceError, TooLongError
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.loops import cut_at_repeat, without_speaker_label
 from azera.llm.prompt import PER_MESSAGE_OVERHEAD, PromptParts, PromptTooLongError, build_messages, prompt_style
@@ -228,6 +228,24 @@ async def _usage(backend: ChatBackend, model: str, messages: list[ChatTurn], raw
     return read, await backend.count_tokens(model, raw) if raw else 0
 
 
+async def _check_fits(chat_id: str, target_id: str, text: str, backend: ChatBackend, overrides: dict | None) -> None:
+    """Refuse, before anything is saved, a message that cannot fit the model's context with room for a reply."""
+
+    def settings(session: Session) -> tuple[str, int]:
+        chat = get_chat(session, message_service.get_message(session, target_id).chat_id if target_id else chat_id)
+        model, _, used = chat_sampling(session, chat)
+        return model, used.with_overrides(overrides).max_tokens
+
+    model, reply_tokens = await in_db(settings)
+    needed = await backend.count_tokens(model, text) + PER_MESSAGE_OVERHEAD
+    room = await backend.context_window(model) - reply_tokens
+    if needed > room:
+        raise TooLongError(
+            f"The message needs about {needed:,} tokens, but {model} holds {room:,} besides the {reply_tokens:,} "
+            "kept for its reply: shorten it"
+        )
+
+
 def _release(chat_id: str, stop: asyncio.Event) -> None:
     if RUNNING.get(chat_id) is stop:
         del RUNNING[chat_id]
@@ -261,11 +279,13 @@ async def generate_reply(
     def prepare(session: Session) -> _Plan:
         return _prepare(session, chat_id, mode, text, target_id)
 
+    backend = backend or runtime().backend
+    if mode in ("send", "edit") and text:
+        await _check_fits(chat_id, target_id, text, backend, sampling)
     plan = await in_db(prepare)
     plan.sampling = plan.sampling.with_overrides(sampling)
     plan.parts.client_system = client_system
     stop = stop or asyncio.Event()
-    backend = backend or runtime().backend
     RUNNING[chat_id] = stop
     try:
         event = ReplyEvent("started", chat_id, plan.user_message_id, plan.reply_id, model=plan.model)
