@@ -7,7 +7,7 @@ import asyncio
 import reflex as rx
 from sqlmodel import Session
 
-from azera.conversation.replies import Mode, ReplyEvent, generate_reply
+from azera.conversation.replies import RUNNING, Mode, ReplyEvent, generate_reply
 from azera.db.engine import in_db
 from azera.errors import ServiceError
 from azera.llm.base import BackendError
@@ -165,7 +165,7 @@ class ConversationState(rx.State):
 
     async def _run(self, mode: Mode, *, text: str = "", target_id: str = "", clear_composer: bool = False):
         async with self:
-            busy, chat_id = self.streaming, self.chat_id
+            busy, chat_id = self.streaming or self.chat_id in RUNNING, self.chat_id  # (RUNNING: API replies too)
             if not busy and chat_id:
                 self.streaming = True
         if busy:
