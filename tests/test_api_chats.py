@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from azera.api.routes import build_api
+from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.runtime import runtime
 from azera.services import chats
@@ -239,3 +240,16 @@ def test_a_client_that_leaves_mid_stream_leaves_the_reply_stopped(client: TestCl
     assert reply["role"] == "assistant" and reply["status"] == "stopped", reply
     assert reply["content"].startswith("word0") and "word199" not in reply["content"]
     assert client.post(f"/api/chats/{chat_id}/messages", json={"text": "Still there?"}).status_code == 200  # not busy
+
+
+def test_a_chat_on_a_model_that_is_not_installed_keeps_the_message_and_says_why(client: TestClient) -> None:
+    from azera.llm.llamacpp import LlamaCppBackend
+
+    runtime().backend = LlamaCppBackend(get_settings().resolved_models_dir)
+    chat_id = client.post("/api/chats", json={}).json()["id"]
+    client.patch(f"/api/chats/{chat_id}", json={"model": "no-such-model"})
+    with client.stream("POST", f"/api/chats/{chat_id}/messages", json={"text": "Hello?"}) as response:
+        assert response.status_code == 200
+        events = _events(response)
+    assert events[-1][1]["status"] == "error" and "no-such-model" in events[-2][1]["message"]
+    assert client.get(f"/api/chats/{chat_id}/messages").json()[0]["content"] == "Hello?"

@@ -168,7 +168,9 @@ def _add_trigger_route(api: FastAPI, kind: Kind) -> None:
     path = f"/api/{'dreams' if kind == 'dream' else 'journal'}/trigger"
     model = DreamOut if kind == "dream" else EntryOut
 
-    @api.post(path, status_code=201, name=f"trigger_{kind}", response_model=model)
+    refusals = {409: {"description": "one is being written"}, 422: {"description": "nothing to write about"}}
+
+    @api.post(path, status_code=201, name=f"trigger_{kind}", response_model=model, responses=refusals)
     async def trigger(request: ReflectRequest) -> DreamOut | EntryOut:
         """Dream or write a reflection now (a few seconds on the embedded model); 409 while one is being written."""
         persona_id = await _check_persona(request.persona)
@@ -269,7 +271,31 @@ def build_api() -> FastAPI:
     add_settings_routes(api)
     add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
+    _document_refusals(api)
     return api
+
+
+REFUSALS = {
+    400: "bad input (the reason is in `detail`, or in `error.message` under /v1)",
+    401: "no API token or owner session, or a revoked one",
+    404: "something named in the path, the query or the body does not exist",
+    413: "the body is too large",
+    415: "a browser session sent something other than JSON",
+    422: "a parameter or field of the wrong type or out of range",
+    503: "a layer it needs (the model, memory) is not available right now: the reason is in `detail`",
+}
+
+
+def _document_refusals(api: FastAPI) -> None:
+    """Every route documents the refusals it can answer (``/api/docs`` and clients know them).
+
+    Those are the ones the guard and the error handlers can give any route.
+    """
+    for route in api.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for status, description in REFUSALS.items():
+            route.responses.setdefault(status, {"description": description})
 
 
 def _add_unknown_route(api: FastAPI) -> None:

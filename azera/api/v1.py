@@ -450,6 +450,7 @@ def add_v1_routes(api: FastAPI) -> None:
             404: {"description": "the X-Azera-Chat chat does not exist"},
             409: {"description": "a reply is already being written in this chat"},
             413: {"description": "the message does not fit the model's context"},
+            502: {"description": "the model failed while writing (stream false)"},
         },
     )
     async def chat_completions(

@@ -237,8 +237,11 @@ async def _check_fits(chat_id: str, target_id: str, text: str, backend: ChatBack
         return model, used.with_overrides(overrides).max_tokens
 
     model, reply_tokens = await in_db(settings)
-    needed = await backend.count_tokens(model, text) + PER_MESSAGE_OVERHEAD
-    room = await backend.context_window(model) - reply_tokens
+    try:
+        needed = await backend.count_tokens(model, text) + PER_MESSAGE_OVERHEAD
+        room = await backend.context_window(model) - reply_tokens
+    except BackendError:  # no such model, or it does not answer: the reply fails and says so, message kept
+        return
     if needed > room:
         raise TooLongError(
             f"The message needs about {needed:,} tokens, but {model} holds {room:,} besides the {reply_tokens:,} "
