@@ -179,6 +179,9 @@ def test_groups_and_tags_are_managed_and_deleting_them_keeps_the_chats(client: T
     chat_id = client.post("/api/chats", json={}).json()["id"]
     trips = client.post("/api/groups", json={"name": "Trips"}).json()
     assert client.post("/api/groups", json={"name": "trips"}).status_code == 400  # names are unique, any case
+    assert client.post("/api/groups", json={"name": "Über"}).status_code == 201
+    assert client.post("/api/groups", json={"name": "über"}).status_code == 400  # beyond ASCII too (was a 500)
+    assert client.post("/api/groups", json={"name": "Über"}).status_code == 400
     client.patch(f"/api/chats/{chat_id}", json={"group_id": trips["id"], "tags": ["ideas"]})
     assert {g["name"]: g["chats"] for g in client.get("/api/groups").json()}["Trips"] == 1
     renamed = client.patch(f"/api/groups/{trips['id']}", json={"name": "Journeys"}).json()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatGroup, ChatMessage, ChatTag, Memory, Tag, utcnow
@@ -54,10 +54,16 @@ def list_groups(session: Session) -> list[ChatGroup]:
     return sorted(groups, key=lambda group: group.name != DEFAULT_GROUP)
 
 
+def _group_named(session: Session, name: str) -> ChatGroup | None:
+    """The group of that name in any case (compared in Python: SQLite's lower() knows only ASCII)."""
+    wanted = name.casefold()
+    return next((group for group in session.exec(select(ChatGroup)) if group.name.casefold() == wanted), None)
+
+
 def create_group(session: Session, name: str) -> ChatGroup:
     """Create a chat group with a unique name."""
     name = _clean_label(name, "group name", 80)
-    if session.exec(select(ChatGroup).where(func.lower(ChatGroup.name) == name.lower())).first():
+    if _group_named(session, name) is not None:
         raise ServiceError(f"A group called '{name}' already exists")
     group = ChatGroup(name=name)
     session.add(group)
@@ -83,7 +89,7 @@ def rename_group(session: Session, group_id: int, name: str) -> ChatGroup:
     if group.name == DEFAULT_GROUP:
         raise ServiceError(f"The '{DEFAULT_GROUP}' group cannot be renamed")
     name = _clean_label(name, "group name", 80)
-    taken = session.exec(select(ChatGroup).where(func.lower(ChatGroup.name) == name.lower())).first()
+    taken = _group_named(session, name)
     if taken is not None and taken.id != group_id:
         raise ServiceError(f"A group called '{name}' already exists")
     group.name = name
