@@ -73,9 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     owner.add_argument("action", choices=["link", "reset"])
     owner.set_defaults(handler=cmd_owner)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat", "quality", "index", "retrieval", "memory", "tick", "load"])
-    bench.add_argument("--seconds", type=float, default=30.0, help="tick, load: how long to measure (load: per phase)")
+    bench.add_argument("suite", choices=["chat", "quality", "index", "retrieval", "memory", "tick", "load", "api"])
+    bench.add_argument(
+        "--seconds", type=float, default=30.0, help="tick, load, api: seconds measured (load: each phase)"
+    )
     bench.add_argument("--sessions", type=int, default=50, help="load: browser sessions")
+    bench.add_argument("--clients", type=int, default=8, help="api: concurrent clients listing chats")
     bench.add_argument("--replies", type=int, default=2, help="load: replies streaming in the second phase")
     bench.add_argument("--dataset", help="memory: JSON conversations + questions (see README)")
     bench.add_argument("--k", type=int, default=10, help="memory: recall@k")

@@ -22,6 +22,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from azera.bench.load import bench_load
 
         result = bench_load(sessions=args.sessions, replies=args.replies, seconds=args.seconds)
+    elif args.suite == "api":
+        from azera.bench.api import bench_api
+
+        result = bench_api(seconds=args.seconds, clients=args.clients, runs=args.runs, max_tokens=args.max_tokens)
     elif args.suite in ("index", "retrieval"):
         from azera.bench.retrieval import bench_sizes
 
