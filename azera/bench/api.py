@@ -101,12 +101,25 @@ async def _in_process_first_token(max_tokens: int) -> float:
     return first
 
 
+def _after_pause(measure, pause: float) -> float:
+    """Wait ``pause`` seconds, then measure: after each reply the model also reads the reply's mood."""
+    time.sleep(pause)
+    return measure()
+
+
 def _summary(samples: list[float]) -> dict[str, float]:
     return {key: round(value, 1) for key, value in _percentiles(samples).items()}
 
 
 def bench_api(
-    *, seconds: float = 20.0, clients: int = 8, runs: int = 5, max_tokens: int = 16, url: str = "", data: str = ""
+    *,
+    seconds: float = 20.0,
+    clients: int = 8,
+    runs: int = 5,
+    max_tokens: int = 16,
+    url: str = "",
+    data: str = "",
+    pause: float = 5.0,
 ) -> dict[str, object]:
     """Throughput of GET /api/chats and first-token times by each way in (see the module's description)."""
     from azera.bench import scratch_settings
@@ -126,8 +139,8 @@ def bench_api(
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a caller may have an event loop running
             listing = pool.submit(asyncio.run, _listing(url, headers, clients, seconds)).result()
         _v1_first_token(url, headers, max_tokens)  # the model loads once, before anything is timed
-        v1 = [_v1_first_token(url, headers, max_tokens) for _ in range(runs)]
-        api = [_api_first_token(url, headers) for _ in range(runs)]
+        v1 = [_after_pause(lambda: _v1_first_token(url, headers, max_tokens), pause) for _ in range(runs)]
+        api = [_after_pause(lambda: _api_first_token(url, headers), pause) for _ in range(runs)]
     finally:
         _stop(process)
     first = {"v1_stream": _summary(v1), "api_sse": _summary(api)}

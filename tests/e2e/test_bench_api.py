@@ -18,7 +18,7 @@ def test_bench_api_lists_chats_and_times_first_tokens_by_each_way_in(
     monkeypatch.setenv("AZERA_DATA_DIR", str(app_data))  # the chats it lists are made in the app's database
     get_settings.cache_clear()
     url, _ = app_server
-    report = bench_api(seconds=2, clients=2, runs=1, max_tokens=8, url=url, data=str(app_data))
+    report = bench_api(seconds=2, clients=2, runs=1, max_tokens=8, url=url, data=str(app_data), pause=1)
     listing = report["list_chats"]
     assert listing["n"] > 2 and listing["errors"] == 0 and listing["requests_per_second"] > 0, report
     first = report["first_token_ms"]
