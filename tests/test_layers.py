@@ -12,6 +12,7 @@ PACKAGE = PROJECT_ROOT / "azera"
 LAYERS = {
     "config": 0,
     "errors": 0,
+    "logs": 0,
     "db": 1,
     "llm": 1,
     "memory": 2,
