@@ -366,23 +366,27 @@ def _add_reply_routes(api: FastAPI) -> None:
         """Edit one of your messages: the edit starts a new branch, and a new reply streams back."""
         return await _reply(chat_id, "edit", text=body.text, target_id=message_id)
 
-    @api.post(
-        "/api/chats/{chat_id}/messages/{message_id}/regenerate",
-        response_class=EventSourceResponse,
-        responses={**STREAMED, **REFUSED},
-    )
-    async def regenerate(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> EventSourceResponse:
-        """Write another reply in place of this one (a new branch; the old reply is kept)."""
-        return await _reply(chat_id, "regenerate", target_id=message_id)
+    actions: dict[Mode, str] = {
+        "regenerate": "Write another reply in place of this one (a new branch; the old reply is kept).",
+        "continue": "Carry on a reply that was cut short (interrupted, stopped, repeating or failed): it grows.",
+    }
+    for mode, description in actions.items():
+        _add_reply_action(api, mode, description)
 
-    @api.post(
-        "/api/chats/{chat_id}/messages/{message_id}/continue",
+
+def _add_reply_action(api: FastAPI, mode: Mode, description: str) -> None:
+    async def act(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> EventSourceResponse:
+        return await _reply(chat_id, mode, target_id=message_id)
+
+    api.add_api_route(
+        f"/api/chats/{{chat_id}}/messages/{{message_id}}/{mode}",
+        act,
+        methods=["POST"],
+        name=f"{mode}_reply",
+        description=description,
         response_class=EventSourceResponse,
         responses={**STREAMED, **REFUSED},
     )
-    async def continue_reply(chat_id: str = CHAT_ID, message_id: str = MESSAGE_ID) -> EventSourceResponse:
-        """Carry on a reply that was cut short (interrupted, stopped, repeating or failed): it grows in place."""
-        return await _reply(chat_id, "continue", target_id=message_id)
 
 
 def add_chat_routes(api: FastAPI) -> None:

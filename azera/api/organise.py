@@ -6,7 +6,9 @@ off its chats.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Path, Response
 from pydantic import BaseModel, Field
@@ -19,8 +21,6 @@ from azera.db.models import Chat, ChatTag
 from azera.errors import ServiceError
 from azera.services import chats
 
-GROUP_ID = Path(ge=1, le=2**31 - 1)
-TAG_ID = Path(ge=1, le=2**31 - 1)  # (one Path object per name: FastAPI keeps the name it was first used with)
 NOT_FOUND = {404: {"description": "no such group or tag"}}
 
 
@@ -77,47 +77,104 @@ def _then(listing: Callable[[Session], list], change: Callable[[Session], object
     return work
 
 
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """One of the two label resources: its listing and its service calls."""
+
+    plural: str
+    out: type[BaseModel]
+    listing: Callable[[Session], list]
+    create: Callable[[Session, str], Any]
+    rename: Callable[[Session, int, str], Any]
+    delete: Callable[[Session, int], None]
+    notes: tuple[str, str, str, str]  # what list, create, rename and delete say in /api/docs
+
+
+GROUPS = _Kind(
+    "groups",
+    GroupOut,
+    _groups,
+    chats.create_group,
+    chats.rename_group,
+    chats.delete_group,
+    (
+        'Groups, "General" first, with their chat counts.',
+        "A new group (names are unique, whatever their case).",
+        'Rename a group ("General" keeps its name).',
+        'Delete a group; its chats move to "General".',
+    ),
+)
+TAGS = _Kind(
+    "tags",
+    TagOut,
+    _tags,
+    chats.create_tag,
+    chats.rename_tag,
+    chats.delete_tag,
+    (
+        "Tags by name, with how many chats carry each.",
+        "A new tag (kept lower-case).",
+        "Rename a tag; its chats keep it.",
+        "Delete a tag; its chats lose it.",
+    ),
+)
+
+
+def _add_label_routes(api: FastAPI, kind: _Kind) -> None:
+    async def listing() -> list:
+        return await in_db(kind.listing)
+
+    async def create(body: Name):
+        return await _run(_then(kind.listing, lambda session: kind.create(session, body.name)))
+
+    async def rename(body: Name, item_id: int = Path(ge=1, le=2**31 - 1)):
+        return await _run(_then(kind.listing, lambda session: kind.rename(session, item_id, body.name)))
+
+    async def delete(item_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
+        await _run(lambda session: kind.delete(session, item_id))
+        return Response(status_code=204)
+
+    base, one, name = f"/api/{kind.plural}", f"/api/{kind.plural}/{{item_id}}", kind.plural.rstrip("s")
+    refused = {400: {"description": "empty, too long or taken name"}}
+    api.add_api_route(
+        base,
+        listing,
+        methods=["GET"],
+        name=f"list_{kind.plural}",
+        description=kind.notes[0],
+        response_model=list[kind.out],
+    )  # type: ignore[name-defined]
+    api.add_api_route(
+        base,
+        create,
+        methods=["POST"],
+        name=f"create_{name}",
+        description=kind.notes[1],
+        status_code=201,
+        response_model=kind.out,
+        responses=refused,
+    )
+    api.add_api_route(
+        one,
+        rename,
+        methods=["PATCH"],
+        name=f"rename_{name}",
+        description=kind.notes[2],
+        response_model=kind.out,
+        responses={**NOT_FOUND, **refused},
+    )
+    api.add_api_route(
+        one,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{name}",
+        description=kind.notes[3],
+        status_code=204,
+        responses=NOT_FOUND,
+    )
+
+
 def add_organise_routes(api: FastAPI) -> None:
     """Groups and tags."""
-
-    @api.get("/api/groups")
-    async def list_groups() -> list[GroupOut]:
-        """Groups, "General" first, with their chat counts."""
-        return await in_db(_groups)
-
-    @api.post("/api/groups", status_code=201, responses={400: {"description": "empty or taken name"}})
-    async def create_group(body: Name) -> GroupOut:
-        """A new group (names are unique, whatever their case)."""
-        return await _run(_then(_groups, lambda session: chats.create_group(session, body.name)))
-
-    @api.patch("/api/groups/{group_id}", responses=NOT_FOUND)
-    async def rename_group(body: Name, group_id: int = GROUP_ID) -> GroupOut:
-        """Rename a group."""
-        return await _run(_then(_groups, lambda session: chats.rename_group(session, group_id, body.name)))
-
-    @api.delete("/api/groups/{group_id}", status_code=204, responses=NOT_FOUND)
-    async def delete_group(group_id: int = GROUP_ID) -> Response:
-        """Delete a group; its chats move to "General"."""
-        await _run(lambda session: chats.delete_group(session, group_id))
-        return Response(status_code=204)
-
-    @api.get("/api/tags")
-    async def list_tags() -> list[TagOut]:
-        """Tags by name, with how many chats carry each."""
-        return await in_db(_tags)
-
-    @api.post("/api/tags", status_code=201, responses={400: {"description": "empty, too long or taken"}})
-    async def create_tag(body: Name) -> TagOut:
-        """A new tag (kept lower-case)."""
-        return await _run(_then(_tags, lambda session: chats.create_tag(session, body.name)))
-
-    @api.patch("/api/tags/{tag_id}", responses=NOT_FOUND)
-    async def rename_tag(body: Name, tag_id: int = TAG_ID) -> TagOut:
-        """Rename a tag; its chats keep it."""
-        return await _run(_then(_tags, lambda session: chats.rename_tag(session, tag_id, body.name)))
-
-    @api.delete("/api/tags/{tag_id}", status_code=204, responses=NOT_FOUND)
-    async def delete_tag(tag_id: int = TAG_ID) -> Response:
-        """Delete a tag; its chats lose it."""
-        await _run(lambda session: chats.delete_tag(session, tag_id))
-        return Response(status_code=204)
+    _add_label_routes(api, GROUPS)
+    _add_label_routes(api, TAGS)

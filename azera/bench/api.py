@@ -16,15 +16,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from azera.bench.load import _percentiles, _start_app
+from azera.bench.load import _percentiles, _start_app, stop_app
 
 QUESTION = "In one sentence: what is a lighthouse for?"
 
@@ -142,7 +139,7 @@ def bench_api(
         v1 = [_after_pause(lambda: _v1_first_token(url, headers, max_tokens), pause) for _ in range(runs)]
         api = [_after_pause(lambda: _api_first_token(url, headers), pause) for _ in range(runs)]
     finally:
-        _stop(process)
+        stop_app(process)
     first = {"v1_stream": _summary(v1), "api_sse": _summary(api)}
     if process is not None:  # the app is gone: the CLI's own way, in this process, on the same data
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -158,14 +155,3 @@ def bench_api(
     if "in_process" in first:
         report["v1_over_in_process"] = round(first["v1_stream"]["p50_ms"] / max(first["in_process"]["p50_ms"], 1), 2)
     return report
-
-
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:  # still writing a reply: it is a scratch app
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -201,6 +202,18 @@ def _start_app(data: Path) -> tuple[str, subprocess.Popen]:
     raise RuntimeError("the app did not start in 7 minutes")
 
 
+def stop_app(process: subprocess.Popen | None) -> None:
+    """Stop a scratch app started by a benchmark (killed if it does not stop in 30 s: it may be mid-reply)."""
+    if process is None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
 def _owner_cookie(url: str, data: Path) -> str:
     token = (data / "owner-setup-token").read_text().strip()
     reply = httpx.post(url + "/auth/setup", data={"token": token, "password": PASSWORD, "repeat": PASSWORD})
@@ -214,8 +227,6 @@ def bench_load(
 
     Without ``url`` a fresh app is started on a scratch folder (and stopped afterwards).
     """
-    import signal
-
     from azera.bench import scratch_settings
     from azera.db.engine import session_scope
     from azera.services import chats
@@ -233,13 +244,7 @@ def bench_load(
         with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a caller may have an event loop running
             figures = pool.submit(asyncio.run, measure).result()
     finally:
-        if process is not None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # still writing a reply: it is a scratch app
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        stop_app(process)
     return {
         "sessions": sessions,
         "replies": replies,
