@@ -210,3 +210,29 @@ def test_a_message_over_the_context_is_a_413_with_the_limit(client: openai.OpenA
         client.chat.completions.create(model="azera", messages=[{"role": "user", "content": "ok " * 4_500}])
     assert refused.value.status_code == 413 and refused.value.code == "context_length_exceeded"
     assert _branches() == {}  # nothing saved, not even an empty chat
+
+
+def test_a_client_that_leaves_mid_stream_leaves_the_reply_stopped(http: TestClient) -> None:
+    import time
+
+    from tests.test_api_chats import SlowBackend
+
+    runtime().backend = SlowBackend()
+    body = {"model": "azera", "messages": [{"role": "user", "content": "Tell me everything"}], "stream": True}
+    with http.stream("POST", "/v1/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if '"content": "word' in line:
+                break  # walk away after the first words
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        [branch] = _branches().values()
+        if branch[-1][0] == "assistant" and branch[-1][1] and _last_status() != "streaming":
+            break
+        time.sleep(0.1)
+    assert _last_status() == "stopped" and branch[-1][1].startswith("word0") and "word199" not in branch[-1][1]
+
+
+def _last_status() -> str:
+    with session_scope() as session:
+        [chat] = session.exec(select(Chat)).all()
+        return svc.active_branch(session, chat)[-1].status
