@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     )
     memory_min_age_seconds: int = Field(default=60, ge=0, description="Memories younger than this are not recalled.")
     journal_hour: int = Field(default=21, ge=0, le=23, description="Local hour of the daily journal reflection.")
+    backup_interval_minutes: int = Field(
+        default=5, ge=0, le=10_080, description="Back up this often when something changed; 0 = no scheduled backups."
+    )
+    backup_keep: int = Field(default=24, ge=1, le=1000, description="Most recent backups kept.")
+    backup_keep_days: int = Field(default=14, ge=0, le=3650, description="Besides those, one a day kept this long.")
     embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Embedding model name.")
     qdrant_url: str = Field(default="", description="Qdrant server; empty = embedded engine.")
     meili_url: str = Field(default="", description="Meilisearch server; empty = SQLite FTS5.")

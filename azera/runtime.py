@@ -28,6 +28,7 @@ from azera.mind.loop import JournalKeeper, Stage, TickStage, tick_loop
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written
+from azera.services.backups import BackupStage
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
 
@@ -61,6 +62,7 @@ class Runtime:
         )
         self.journal_keeper = JournalKeeper(self.compile_journal_now)
         self.indexer = PendingIndexer(self.memory)
+        self.backups = BackupStage()
 
     # ---- memory ---------------------------------------------------------------------------------
     def memory(self) -> MemoryService | None:
@@ -128,8 +130,8 @@ class Runtime:
 
     # ---- the tick loop ----------------------------------------------------------------------------
     def stages(self) -> list[TickStage]:
-        """Dream, reflection, abandoned-journal and waiting-memory stages, in that order."""
-        return [self.dreamer, self.reflector, self.journal_keeper, self.indexer]
+        """Dream, reflection, abandoned-journal, waiting-memory and backup stages, in that order."""
+        return [self.dreamer, self.reflector, self.journal_keeper, self.indexer, self.backups]
 
     async def run_tick_loop(self) -> None:
         """Load every persona's state, then tick once a second until cancelled (the app's lifespan task)."""

@@ -1,10 +1,10 @@
-"""Command line: ``python -m azera run|doctor|migrate|personas|chat|memory|mind|bench|token|owner …``."""
+"""Command line: ``python -m azera run|doctor|migrate|personas|chat|memory|mind|bench|token|owner|backup …``."""
 
 from __future__ import annotations
 
 import argparse
 
-from azera.cli.admin import cmd_owner, cmd_token
+from azera.cli.admin import cmd_backup, cmd_owner, cmd_token
 from azera.cli.app import cmd_doctor, cmd_migrate, cmd_run
 from azera.cli.bench import cmd_bench
 from azera.cli.data import cmd_chat, cmd_memory, cmd_mind, cmd_models, cmd_personas, cmd_write_now
@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("action", choices=["create", "list", "revoke"])
     token.add_argument("name", nargs="*", help="create: what will use it; revoke: the token id or prefix")
     token.set_defaults(handler=cmd_token)
+
+    backup = commands.add_parser("backup", help="backups: list, create, verify ID, restore ID")
+    backup.add_argument("action", choices=["list", "create", "verify", "restore"])
+    backup.add_argument("id", nargs="?", default="", help="verify, restore: the backup's id (see: backup list)")
+    backup.set_defaults(handler=cmd_backup)
     owner = commands.add_parser("owner", help="link: print the one-time setup link; reset: forget the password")
     owner.add_argument("action", choices=["link", "reset"])
     owner.set_defaults(handler=cmd_owner)

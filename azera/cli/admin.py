@@ -53,3 +53,42 @@ def cmd_owner(args: argparse.Namespace) -> int:
             return 0
     print(auth.setup_link(settings.local_url))
     return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """``backup list|create|verify ID|restore ID``."""
+    from azera.cli.remote import running_app
+    from azera.errors import ServiceError
+    from azera.services import backups
+    from azera.services.startup import prepare
+
+    prepare()
+    try:
+        if args.action == "list":
+            for info in backups.list_backups():
+                rows = ", ".join(f"{info.counts.get(t, 0)} {t}" for t in ("chat", "chatmessage", "memory", "dream"))
+                print(f"{info.id}  {info.created_at}  {info.size_bytes / 1e6:8.1f} MB  {info.reason:<10} {rows}")
+        elif args.action == "create":
+            info = backups.create_backup(reason="manual")
+            print(f"backup {info.id}: {info.size_bytes / 1e6:.1f} MB in {backups.backups_dir() / info.id}")
+        elif not args.id:
+            print(f"error: backup {args.action} needs a backup id (see: backup list)", file=sys.stderr)
+            return 2
+        elif args.action == "verify":
+            info = backups.verify_backup(args.id)
+            print(f"backup {info.id} is whole: every checksum matches, the database passes its integrity check")
+        else:
+            if running_app() is not None:
+                print(
+                    "error: stop the app first (it holds the database); it re-indexes when it starts", file=sys.stderr
+                )
+                return 2
+            info = backups.restore_backup(args.id)
+            print(
+                f"restored {info.id} (the data before it is kept as a backup too); memories are re-indexed in the "
+                "background when the app starts, or now with: python -m azera memory reindex"
+            )
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
