@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from azera.cli.admin import cmd_backup, cmd_owner, cmd_token
+from azera.cli.admin import cmd_backup, cmd_export, cmd_import, cmd_owner, cmd_token
 from azera.cli.app import cmd_doctor, cmd_migrate, cmd_run
 from azera.cli.bench import cmd_bench
 from azera.cli.data import cmd_chat, cmd_memory, cmd_mind, cmd_models, cmd_personas, cmd_write_now
@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("action", choices=["list", "create", "verify", "restore"])
     backup.add_argument("id", nargs="?", default="", help="verify, restore: the backup's id (see: backup list)")
     backup.set_defaults(handler=cmd_backup)
+
+    export = commands.add_parser("export", help="everything in one zip archive (chats, memories, personas, media)")
+    export.add_argument("--out", required=True, help="the archive to write")
+    export.set_defaults(handler=cmd_export)
+    importing = commands.add_parser("import", help="an archive from export, merged without duplicates")
+    importing.add_argument("file")
+    importing.set_defaults(handler=cmd_import)
     owner = commands.add_parser("owner", help="link: print the one-time setup link; reset: forget the password")
     owner.add_argument("action", choices=["link", "reset"])
     owner.set_defaults(handler=cmd_owner)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from azera.config import get_settings
 
@@ -91,4 +92,44 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except ServiceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``export --out FILE``: everything in one zip archive."""
+    from azera.services.startup import prepare
+    from azera.services.transfer import export_all
+
+    prepare()
+    out = Path(args.out)
+    counts = export_all(out)
+    print(f"exported to {out}: " + ", ".join(f"{n} {table}" for table, n in counts.items() if n))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """``import FILE``: an archive from ``export``, merged without duplicates; its memories indexed again."""
+    from azera.cli.remote import running_app
+    from azera.errors import ServiceError
+    from azera.services.startup import prepare
+    from azera.services.transfer import import_all
+
+    if running_app() is not None:
+        print(
+            "error: stop the app first (it holds the database); it indexes what is imported when it starts",
+            file=sys.stderr,
+        )
+        return 2
+    prepare()
+    try:
+        report, memories = import_all(Path(args.file))
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    added = ", ".join(f"{n} {table}" for table, n in report.added.items()) or "nothing new"
+    print(f"imported {added}; {sum(report.unchanged.values())} rows already here; {report.files} files")
+    for conflict in report.conflicts:
+        print(f"  not imported: {conflict}")
+    if memories:
+        print(f"{len(memories)} memories are indexed when the app starts (or now: python -m azera memory reindex)")
     return 0
