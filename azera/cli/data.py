@@ -14,6 +14,7 @@ def cmd_personas(args: argparse.Namespace) -> int:
     """List, export or import personas."""
     from azera.db.engine import session_scope
     from azera.errors import ServiceError
+    from azera.services import cards
     from azera.services import personas as persona_service
     from azera.services.persona_files import render_persona
     from azera.services.startup import prepare
@@ -31,10 +32,18 @@ def cmd_personas(args: argparse.Namespace) -> int:
                     Path(args.out).write_text(text, encoding="utf-8")
                 else:
                     sys.stdout.write(text)
-            else:
+            elif args.action == "import":
                 text = Path(args.file).read_text(encoding="utf-8")
                 persona = persona_service.create_persona(session, folder, text)
                 print(f"imported {persona.id} ({persona.name})")
+            elif args.action == "import-card":
+                path = Path(args.file)
+                persona, lore = cards.import_card(session, folder, path.name, path.read_bytes(), persona_id=args.id)
+                print(f"imported {persona.id} ({persona.name}) from the card; {lore} lorebook entries as memories")
+            else:
+                persona = persona_service.get_persona(session, args.id)
+                Path(args.out).write_bytes(cards.export_card(persona, cards.lore_of(session, persona.id)))
+                print(f"wrote {args.out}: a V3 card of {persona.name} (V2 fields too)")
     except (ServiceError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
