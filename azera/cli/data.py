@@ -16,6 +16,7 @@ def cmd_personas(args: argparse.Namespace) -> int:
     from azera.errors import ServiceError
     from azera.services import cards
     from azera.services import personas as persona_service
+    from azera.services.chat_import import import_sillytavern_chat
     from azera.services.persona_files import render_persona
     from azera.services.startup import prepare
 
@@ -36,6 +37,13 @@ def cmd_personas(args: argparse.Namespace) -> int:
                 text = Path(args.file).read_text(encoding="utf-8")
                 persona = persona_service.create_persona(session, folder, text)
                 print(f"imported {persona.id} ({persona.name})")
+            elif args.action == "import-chat":
+                path = Path(args.file)
+                chat, count = import_sillytavern_chat(session, path.name, path.read_bytes(), persona_id=args.id)
+                print(
+                    f"imported {count} messages into the chat '{chat.title}' ({chat.id}); its memories are indexed "
+                    "when the app starts (or now: python -m azera memory reindex)"
+                )
             elif args.action == "import-card":
                 path = Path(args.file)
                 persona, lore = cards.import_card(session, folder, path.name, path.read_bytes(), persona_id=args.id)

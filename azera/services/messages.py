@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatMessage, utcnow
@@ -73,6 +75,15 @@ def _append(session: Session, chat: Chat, *, parent_id: str | None, role: str, c
     session.add(chat)
     session.flush()
     return message
+
+
+def append_message(
+    session: Session, chat: Chat, *, parent_id: str | None, role: str, content: str, created_at: datetime
+) -> ChatMessage:
+    """A finished message from elsewhere (an imported chat) under ``parent_id``, with its own date."""
+    if role not in ("user", "assistant"):
+        raise ServiceError(f"Unknown role '{role}'")
+    return _append(session, chat, parent_id=parent_id, role=role, content=content, created_at=created_at)
 
 
 def add_user_message(session: Session, chat_id: str, text: str) -> ChatMessage:
