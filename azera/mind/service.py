@@ -105,6 +105,12 @@ class MindService:
         with self._lock:
             return list(self._states.values())
 
+    def reload(self) -> None:
+        """Forget the states held in memory and read them from SQL again (after a restore)."""
+        with self._lock:
+            self._states.clear()
+        self.load_all()
+
     def load_all(self) -> None:
         """Bring every AI persona's state into memory (at start-up)."""
         with session_scope() as session:

@@ -6,6 +6,7 @@ import reflex as rx
 from reflex_base.style import set_color_mode
 
 from azera.components.shell import page_header, shell
+from azera.state.backups import BackupRow, BackupsState
 from azera.state.preferences import FONT_STACKS, PreferencesState
 from azera.state.tokens import TokenRow, TokensState
 
@@ -85,6 +86,59 @@ def api_tokens() -> rx.Component:
     )
 
 
+def backup_row(backup: BackupRow) -> rx.Component:
+    """A backup with its restore button."""
+    return rx.hstack(
+        rx.vstack(
+            rx.text(backup["created"], " · ", backup["size"], " · ", backup["reason"], weight="medium"),
+            rx.text(backup["counts"], size="1", color=rx.color("gray", 10)),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.button(
+            "Restore", variant="soft", size="1", on_click=BackupsState.ask_restore(backup["id"]), class_name="restore"
+        ),
+        width="100%",
+        class_name="backup-row",
+    )
+
+
+def backups_section() -> rx.Component:
+    """Backups: taken every few minutes when something changed; back up now; restore after a confirmation."""
+    return rx.vstack(
+        rx.heading("Backups", size="4", padding_top="24px"),
+        rx.text(
+            "Azera backs up your chats, memories, personas and images every few minutes when something changed "
+            "(data/backups; python -m azera backup for more).",
+            size="2",
+            color=rx.color("gray", 10),
+        ),
+        rx.button("Back up now", on_click=BackupsState.create, loading=BackupsState.busy, id="backup-now"),
+        rx.foreach(BackupsState.backups, backup_row),
+        rx.alert_dialog.root(
+            rx.alert_dialog.content(
+                rx.alert_dialog.title("Restore this backup?"),
+                rx.alert_dialog.description(
+                    "Every chat, memory, dream, journal entry and persona is replaced by the backup's. What is here "
+                    "now is backed up first, so you can come back to it. Azera restarts its services: a reply being "
+                    "written stops, and memories are re-indexed in the background."
+                ),
+                rx.hstack(
+                    rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", on_click=BackupsState.cancel_restore)),
+                    rx.alert_dialog.action(
+                        rx.button("Restore", color_scheme="red", on_click=BackupsState.restore, id="confirm-restore")
+                    ),
+                    justify="end",
+                    spacing="3",
+                ),
+            ),
+            open=BackupsState.confirming != "",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 @shell("Settings")
 def settings_page() -> rx.Component:
     """The settings page."""
@@ -137,6 +191,7 @@ def settings_page() -> rx.Component:
                 on_change=PreferencesState.set_font_size,
             ),
         ),
+        backups_section(),
         api_tokens(),
         padding="32px",
         max_width="720px",

@@ -30,6 +30,7 @@ from azera.config import PROJECT_ROOT, get_settings
 from azera.db.engine import dispose_engines, migrate
 from azera.db.models import Chat, ChatMessage, Dream, JournalEntry, Memory, Persona, SettingRow
 from azera.errors import NotFoundError, ServiceError
+from azera.memory.service import MemoryService
 
 log = logging.getLogger(__name__)
 FORMAT = 1
@@ -287,7 +288,7 @@ def verify_backup(backup_id: str) -> BackupInfo:
     return _info(manifest)
 
 
-def restore_backup(backup_id: str) -> BackupInfo:
+def restore_backup(backup_id: str, memory: MemoryService | None = None) -> BackupInfo:
     """Make a verified backup the live data (blocking; with the app's services stopped or about to restart).
 
     The current data is backed up first ("before restore"). The database comes back through SQLite's backup
@@ -317,16 +318,16 @@ def restore_backup(backup_id: str) -> BackupInfo:
                     path.unlink()
         _copy_tree(folder / name, target)
     migrate()
-    _flag_for_reindex()
+    _flag_for_reindex(memory)
     return info
 
 
-def _flag_for_reindex() -> None:
-    """Every memory waits to be indexed again; the index files are emptied by the memory service's rebuild."""
+def _flag_for_reindex(memory: MemoryService | None) -> None:
+    """Every memory waits to be indexed again; the indexes are emptied (the running app passes its service)."""
     from azera.memory.registry import build_memory_service
 
     try:
-        build_memory_service(get_settings()).rebuild()
+        (memory or build_memory_service(get_settings())).rebuild()
     except Exception as error:  # the indexes rebuild at the next start instead (their layout check)
         log.warning("after the restore, flagging memories for re-indexing failed: %s", error)
 
