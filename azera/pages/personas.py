@@ -62,6 +62,9 @@ def profile_view() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.button(rx.icon("pencil"), "Edit", on_click=PersonaState.start_edit, id="edit-persona"),
+            rx.button(
+                rx.icon("download"), "Export card", variant="soft", on_click=PersonaState.export_card, id="export-card"
+            ),
             delete_dialog(),
             spacing="3",
         ),
@@ -118,6 +121,9 @@ def editor() -> rx.Component:
     )
 
 
+CARD_UPLOAD = "card-upload"
+
+
 @shell("Personas")
 def personas_page() -> rx.Component:
     """The personas page."""
@@ -126,6 +132,17 @@ def personas_page() -> rx.Component:
             page_header("Personas"),
             rx.button(
                 rx.icon("plus"), "New persona", on_click=PersonaState.start_create, width="100%", id="new-persona"
+            ),
+            rx.upload(
+                rx.button(rx.icon("id-card"), "Import card", variant="soft", width="100%"),
+                id=CARD_UPLOAD,
+                accept={"image/png": [".png"], "application/json": [".json"]},
+                max_size=20 * 1024 * 1024,
+                multiple=False,
+                on_drop=PersonaState.import_card(rx.upload_files(upload_id=CARD_UPLOAD)),
+                border="none",
+                padding="0",
+                width="100%",
             ),
             rx.foreach(PersonaState.personas, persona_item),
             rx.foreach(

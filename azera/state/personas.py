@@ -11,6 +11,8 @@ from sqlmodel import Session
 from azera.config import SEED_PERSONAS_DIR, get_settings
 from azera.db.engine import in_db
 from azera.errors import ServiceError
+from azera.runtime import runtime
+from azera.services import cards
 from azera.services import personas as persona_service
 from azera.services.persona_files import MAX_BODY_CHARS, PersonaFileError, parse_persona, render_persona
 from azera.services.startup import last_sync_problems
@@ -192,3 +194,42 @@ class PersonaState(rx.State):
             return rx.toast.error(str(error))
         await self._reload()
         return rx.toast.success(f"Restored version {number}")
+
+    @rx.event
+    async def import_card(self, files: list[rx.UploadFile]):
+        """A character card (SillyTavern, V1-V3: .png or .json) becomes a new persona; its lorebook, memories."""
+        try:
+            [upload] = inputs.uploads(files)[:1] or [None]
+            if upload is None:
+                raise ServiceError("Choose a card first (.png or .json)")
+            name = upload.name or upload.filename or "card"
+            data = await upload.read(cards.MAX_CARD_BYTES + 1)
+            persona_id, lore = await in_db(lambda session: _imported(cards.import_card(session, _folder(), name, data)))
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        if lore:
+            runtime().indexer.wake()
+        await self._reload()
+        await self._show(persona_id)
+        return rx.toast.success(
+            f"Imported from the card{f', with {lore} lorebook entries as memories' if lore else ''}"
+        )
+
+    @rx.event
+    async def export_card(self):
+        """Download the shown persona as a V3 PNG character card (V2 fields too)."""
+        persona_id = self.selected_id
+        try:
+            card = await in_db(
+                lambda session: cards.export_card(
+                    persona_service.get_persona(session, persona_id), cards.lore_of(session, persona_id)
+                )
+            )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return rx.download(data=card, filename=f"{persona_id}.png")
+
+
+def _imported(result) -> tuple[str, int]:
+    persona, lore = result
+    return persona.id, lore
