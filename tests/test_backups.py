@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from azera.cli import main
-from azera.config import get_settings
+from azera.config import PROJECT_ROOT, get_settings
 from azera.db.engine import session_scope
 from azera.errors import NotFoundError, ServiceError
 from azera.services import backups, chats
@@ -149,3 +149,30 @@ def test_the_backup_commands(prepared, capsys: pytest.CaptureFixture) -> None:
     assert main(["backup", "restore", "20990101-000000-000000"]) == 2 and "No backup" in capsys.readouterr().err
     assert main(["backup", "restore", backup_id]) == 0 and "restored" in capsys.readouterr().out
     assert Path(get_settings().data_dir / "backups").is_dir()
+
+
+def test_kill_9_during_a_backup_leaves_the_earlier_ones_valid_and_no_half_one(
+    prepared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    earlier = backups.create_backup()
+    big = get_settings().data_dir / "media" / "big.bin"  # a backup that takes a while to copy
+    big.parent.mkdir(parents=True, exist_ok=True)
+    big.write_bytes(os.urandom(1 << 20) * 100)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from azera.services.backups import create_backup; create_backup('doomed')"],
+        env={**os.environ, "AZERA_DATA_DIR": str(get_settings().data_dir), "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while not list(backups.backups_dir().glob(backups.PARTIAL + "*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert list(backups.backups_dir().glob(backups.PARTIAL + "*"))  # it was cut mid-way
+    assert [b.id for b in backups.list_backups()] == [earlier.id]  # no half backup listed
+    assert backups.verify_backup(earlier.id).id == earlier.id
