@@ -50,6 +50,9 @@ BODY_LIMITS = (  # (path pattern, bytes): uploads and archive imports carry file
     (re.compile(r"^/_upload$"), 60_000_000),
     (re.compile(r"^/api/(dreams|journal)/import$"), 6_000_000),
     (re.compile(r"^/api/documents$"), 11_000_000),
+    (re.compile(r"^/api/import$"), 1_000_000_000),
+    (re.compile(r"^/api/personas/cards$"), 20_000_000),
+    (re.compile(r"^/api/chats/import$"), 50_000_000),
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CACHE_SECONDS = 30.0
