@@ -20,7 +20,7 @@ from azera.pages.personas import personas_page
 from azera.pages.settings import settings_page
 from azera.runtime import mind_lifespan
 from azera.services.startup import announce_owner, prepare, publish_local_access, recover_after_crash
-from azera.state.backups import BackupsState
+from azera.state.backups import BackupsState, TransferState
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
@@ -53,7 +53,7 @@ app.add_page(
     settings_page,
     route="/settings",
     title="Azera · Settings",
-    on_load=[PreferencesState.load, TokensState.load, BackupsState.load],
+    on_load=[PreferencesState.load, TokensState.load, BackupsState.load, TransferState.load],
 )
 app.add_page(models_page, route="/models", title="Azera · Models", on_load=[PreferencesState.load, ModelsState.load])
 app.add_page(

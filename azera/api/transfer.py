@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from starlette.background import BackgroundTask
 
 from azera.api.chats import ChatOut, _chat_out, fail
 from azera.api.personas import PersonaOut, _folder
@@ -70,6 +70,19 @@ def _export() -> Path:
     return Path(name)
 
 
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    """The archive in 1 MB pieces, then the file is removed.
+
+    Not a FileResponse: a server that sends files by path itself (granian) found the temporary file deleted.
+    """
+    try:
+        with path.open("rb") as handle:
+            while block := await asyncio.to_thread(handle.read, 1 << 20):
+                yield block
+    finally:
+        await asyncio.to_thread(path.unlink, True)
+
+
 def _import(data: bytes) -> tuple[transfer.TransferReport, list[str]]:
     with tempfile.NamedTemporaryFile(prefix="azera-import-", suffix=".zip") as handle:
         handle.write(data)
@@ -80,13 +93,12 @@ def _import(data: bytes) -> tuple[transfer.TransferReport, list[str]]:
 def add_transfer_routes(api: FastAPI) -> None:
     """Export, import, cards, SillyTavern chats."""
 
-    @api.get("/api/export", response_class=FileResponse, responses={200: {"content": {"application/zip": {}}}})
-    async def export_everything() -> FileResponse:
+    @api.get("/api/export", response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}}})
+    async def export_everything() -> StreamingResponse:
         """Everything (chats, messages, memories, dreams, journal, personas, mental state, media) as one zip."""
         path = await asyncio.to_thread(_export)
-        return FileResponse(
-            path, filename="azera-export.zip", media_type="application/zip", background=BackgroundTask(path.unlink)
-        )
+        headers = {"content-disposition": 'attachment; filename="azera-export.zip"'}
+        return StreamingResponse(_chunks(path), media_type="application/zip", headers=headers)
 
     @api.post("/api/import")
     async def import_everything(request: Request) -> ImportReport:

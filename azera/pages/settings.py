@@ -6,7 +6,7 @@ import reflex as rx
 from reflex_base.style import set_color_mode
 
 from azera.components.shell import page_header, shell
-from azera.state.backups import BackupRow, BackupsState
+from azera.state.backups import BackupRow, BackupsState, TransferState
 from azera.state.preferences import FONT_STACKS, PreferencesState
 from azera.state.tokens import TokenRow, TokensState
 
@@ -139,6 +139,65 @@ def backups_section() -> rx.Component:
     )
 
 
+def _upload_button(label: str, upload_id: str, accept: dict, on_drop, button_id: str) -> rx.Component:
+    return rx.upload(
+        rx.button(rx.icon("upload"), label, variant="soft", loading=TransferState.busy, id=button_id),
+        id=upload_id,
+        accept=accept,
+        multiple=False,
+        on_drop=on_drop,
+        border="none",
+        padding="0",
+    )
+
+
+def your_data() -> rx.Component:
+    """Export everything, import an archive, import a SillyTavern chat."""
+    return rx.vstack(
+        rx.heading("Your data", size="4", padding_top="24px"),
+        rx.text(
+            "Everything in one zip (chats, memories, dreams, journal, personas, images), to keep or to move to "
+            "another Azera; importing merges without duplicates.",
+            size="2",
+            color=rx.color("gray", 10),
+        ),
+        rx.hstack(
+            rx.button(
+                rx.icon("download"),
+                "Export everything",
+                variant="soft",
+                on_click=rx.download(url="/api/export", filename="azera-export.zip"),
+                id="export",
+            ),
+            _upload_button(
+                "Import an archive",
+                "archive-upload",
+                {"application/zip": [".zip"]},
+                TransferState.import_archive(rx.upload_files(upload_id="archive-upload")),
+                "import-archive",
+            ),
+            spacing="3",
+        ),
+        rx.hstack(
+            rx.text("SillyTavern chat with"),
+            rx.select(
+                TransferState.personas, value=TransferState.chat_persona, on_change=TransferState.set_chat_persona
+            ),
+            _upload_button(
+                "Import chat (.jsonl)",
+                "chat-upload",
+                {"application/jsonl": [".jsonl"], "application/json": [".json"]},
+                TransferState.import_chat(rx.upload_files(upload_id="chat-upload")),
+                "import-chat",
+            ),
+            align="center",
+            spacing="3",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
 @shell("Settings")
 def settings_page() -> rx.Component:
     """The settings page."""
@@ -192,6 +251,7 @@ def settings_page() -> rx.Component:
             ),
         ),
         backups_section(),
+        your_data(),
         api_tokens(),
         padding="32px",
         max_width="720px",

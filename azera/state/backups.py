@@ -1,8 +1,9 @@
-"""Settings page: backups (list, back up now, restore after a confirmation)."""
+"""Settings page: backups (list, back up now, restore after a confirmation), import an archive or a chat."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TypedDict
 
 import reflex as rx
@@ -12,6 +13,8 @@ from azera.errors import ServiceError
 from azera.runtime import runtime
 from azera.services import backups
 from azera.state import inputs
+
+log = logging.getLogger(__name__)
 
 
 class BackupRow(TypedDict):
@@ -109,3 +112,82 @@ class BackupsState(rx.State):
         return rx.toast.success(
             f"Restored the backup of {info.created_at[:16].replace('T', ' ')}; re-indexing memories"
         )
+
+
+class TransferState(rx.State):
+    """Import an archive from ``export``, or a SillyTavern chat with a persona chosen here."""
+
+    chat_persona: str = "azera"
+    personas: list[str] = []
+    busy: bool = False
+
+    @rx.event
+    async def load(self):
+        """Page load: the AI personas a chat can be imported with."""
+        from azera.db.engine import in_db
+        from azera.services.personas import list_personas
+
+        self.personas = await in_db(lambda session: [p.id for p in list_personas(session, kind="ai")])
+        if self.chat_persona not in self.personas and self.personas:
+            self.chat_persona = self.personas[0]
+
+    @rx.event
+    def set_chat_persona(self, value: str):
+        """Whose chat an imported SillyTavern file becomes."""
+        try:
+            self.chat_persona = inputs.choice(value, self.personas, what="That persona")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        return None
+
+    async def _one_upload(self, files, limit: int) -> tuple[str, bytes]:
+        [upload] = inputs.uploads(files)[:1] or [None]
+        if upload is None:
+            raise ServiceError("Choose a file first")
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise ServiceError(f"The file is larger than {limit // 1_000_000} MB")
+        return upload.name or upload.filename or "upload", data
+
+    @rx.event
+    async def import_archive(self, files: list[rx.UploadFile]):
+        """Merge an archive from Export everything into this Azera (all or nothing)."""
+        from azera.api.transfer import MAX_ARCHIVE, _import
+
+        self.busy = True
+        try:
+            _name, data = await self._one_upload(files, MAX_ARCHIVE)
+            report, memories = await asyncio.to_thread(_import, data)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        finally:
+            self.busy = False
+        if memories:
+            runtime().indexer.wake()
+        added = sum(report.added.values())
+        conflicts = f"; {len(report.conflicts)} kept as they were here (see the log)" if report.conflicts else ""
+        for conflict in report.conflicts:
+            log.warning("import: not imported: %s", conflict)
+        return rx.toast.success(f"Imported {added} rows and {report.files} files{conflicts}")
+
+    @rx.event
+    async def import_chat(self, files: list[rx.UploadFile]):
+        """A SillyTavern chat (.jsonl) becomes a chat with the chosen persona."""
+        from azera.db.engine import in_db
+        from azera.services.chat_import import MAX_BYTES, import_sillytavern_chat
+
+        persona = self.chat_persona
+        try:
+            name, data = await self._one_upload(files, MAX_BYTES)
+            title, count = await in_db(
+                lambda session: _titled(import_sillytavern_chat(session, name, data, persona_id=persona))
+            )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        runtime().indexer.wake()
+        return rx.toast.success(f"Imported {count} messages into '{title}'")
+
+
+def _titled(result) -> tuple[str, int]:
+    chat, count = result
+    return chat.title, count

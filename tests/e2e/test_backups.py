@@ -42,3 +42,24 @@ def test_back_up_now_then_restore_it(page: Page, app_url: str, app_data: Path) -
     assert _titles(app_data) == kept  # the chat made after the backup is gone, the rest is back
     with sqlite3.connect(f"file:{app_data / 'azera.db'}?mode=ro", uri=True) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_export_everything_and_import_a_sillytavern_chat(
+    page: Page, app_url: str, app_data: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    from tests.test_chat_import import HEADER, LINES, _jsonl
+
+    page.goto(app_url + "/settings")
+    with page.expect_download() as download:
+        page.click("#export")
+    with zipfile.ZipFile(download.value.path()) as archive:
+        names = set(archive.namelist())
+    assert {"manifest.json", "tables/chat.json", "personas/azera.md"} <= names
+
+    chat = tmp_path / "mira-e2e.jsonl"
+    chat.write_bytes(_jsonl(HEADER, *LINES))
+    page.locator("#chat-upload input[type=file]").set_input_files(str(chat))
+    expect(page.get_by_text("Imported 6 messages")).to_be_visible(timeout=30_000)
+    assert "Mira (imported)" in _titles(app_data)
