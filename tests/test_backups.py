@@ -176,3 +176,27 @@ def test_kill_9_during_a_backup_leaves_the_earlier_ones_valid_and_no_half_one(
     assert list(backups.backups_dir().glob(backups.PARTIAL + "*"))  # it was cut mid-way
     assert [b.id for b in backups.list_backups()] == [earlier.id]  # no half backup listed
     assert backups.verify_backup(earlier.id).id == earlier.id
+
+
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="PostgreSQL client tools are not installed")
+def test_on_postgresql_a_backup_is_a_pg_dump_and_restore_says_how(data_dir: Path, monkeypatch) -> None:
+    from tests.postgres import find_bin_dir, running_postgres
+
+    if find_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    from azera.db import engine as db_engine
+    from azera.services.startup import prepare
+
+    with running_postgres() as url:
+        monkeypatch.setenv("AZERA_DATABASE_URL", url)
+        get_settings.cache_clear()
+        prepare()
+        _chat_with("Kept on PostgreSQL")
+        taken = backups.create_backup()
+        dump = (backups.backups_dir() / taken.id / "azera.sql").read_text()
+        assert taken.database == "postgresql" and taken.counts["chat"] == 1
+        assert "CREATE TABLE" in dump and "Kept on PostgreSQL" in dump
+        assert backups.verify_backup(taken.id).id == taken.id
+        with pytest.raises(ServiceError, match="load the backup's azera.sql with psql"):
+            backups.restore_backup(taken.id)
+        db_engine.dispose_engines()
