@@ -15,6 +15,10 @@ def persona_item(persona: PersonaRow) -> rx.Component:
     active = PersonaState.selected_id == persona["id"]
     return rx.hstack(
         rx.box(width="4px", height="28px", background=persona["color"], border_radius="2px"),
+        rx.cond(
+            persona["avatar"] != "",
+            rx.image(src=persona["avatar"], width="28px", height="28px", border_radius="50%", object_fit="cover"),
+        ),
         rx.text(persona["emoji"], " ", persona["name"], weight="medium"),
         rx.spacer(),
         rx.badge(persona["kind"], variant="soft", color_scheme=rx.cond(persona["kind"] == "ai", "violet", "teal")),

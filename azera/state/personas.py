@@ -30,6 +30,7 @@ class PersonaRow(TypedDict):
     color: str
     kind: str
     seeded: bool
+    avatar: str  # the URL of its avatar image ("" when it has none)
 
 
 class VersionRow(TypedDict):
@@ -44,9 +45,22 @@ def _folder():
     return get_settings().resolved_personas_dir
 
 
+def _avatar(persona_id: str) -> str:
+    path = cards.avatar_path(persona_id)
+    return f"/api/media/avatars/{persona_id}.png?v={int(path.stat().st_mtime)}" if path.is_file() else ""
+
+
 def _rows(session: Session) -> list[PersonaRow]:
     return [
-        PersonaRow(id=p.id, name=p.name, emoji=p.emoji, color=p.color or "#8b5cf6", kind=p.kind, seeded=p.seeded)
+        PersonaRow(
+            id=p.id,
+            name=p.name,
+            emoji=p.emoji,
+            color=p.color or "#8b5cf6",
+            kind=p.kind,
+            seeded=p.seeded,
+            avatar=_avatar(p.id),
+        )
         for p in persona_service.list_personas(session)
     ]
 

@@ -25,6 +25,9 @@ def test_import_a_card_then_export_it(page: Page, app_url: str, tmp_path: Path) 
     expect(page.get_by_text("Captain Mira").first).to_be_visible(timeout=30_000)
     expect(page.locator("#persona-profile")).to_contain_text("A retired lighthouse keeper", timeout=30_000)
     expect(page.locator("#persona-profile")).to_contain_text("Calm as a sleeping cat")
+    avatar = page.locator(".persona-item img")
+    expect(avatar).to_have_count(1)  # the card's picture is its avatar (the seeded personas have none)
+    page.wait_for_function("() => document.querySelector('.persona-item img').naturalWidth === 64")  # not broken
 
     with page.expect_download() as download:
         page.click("#export-card")
