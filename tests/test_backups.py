@@ -197,6 +197,6 @@ def test_on_postgresql_a_backup_is_a_pg_dump_and_restore_says_how(data_dir: Path
         assert taken.database == "postgresql" and taken.counts["chat"] == 1
         assert "CREATE TABLE" in dump and "Kept on PostgreSQL" in dump
         assert backups.verify_backup(taken.id).id == taken.id
-        with pytest.raises(ServiceError, match="load the backup's azera.sql with psql"):
+        with pytest.raises(ServiceError, match=r"load the backup's azera\.sql with psql"):
             backups.restore_backup(taken.id)
         db_engine.dispose_engines()
