@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from fastapi import FastAPI, HTTPException, Path, Query, Response
+from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from sse_starlette.sse import EventSourceResponse
@@ -41,6 +41,20 @@ def fail(error: ServiceError) -> HTTPException:
     """A service's refusal as a 4xx: unknown ids are 404, what does not fit 413, the rest 400."""
     status = 404 if isinstance(error, NotFoundError) else 413 if isinstance(error, TooLongError) else 400
     return HTTPException(status_code=status, detail=str(error))
+
+
+async def read_body(request: Request, limit: int, what: str) -> bytes:
+    """A file sent as the request body, refused with a 413 as soon as it passes ``limit`` bytes."""
+    refusal = HTTPException(status_code=413, detail=f"{what} is at most {limit // 1_000_000} MB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise refusal
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise refusal
+    return bytes(data)
 
 
 class NewChat(BaseModel):

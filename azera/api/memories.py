@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from azera.api.chats import fail
+from azera.api.chats import fail, read_body
 from azera.api.schemas import IndexState, MemoryAdded, NewMemory, RecalledOut
 from azera.db.engine import in_db, session_scope
 from azera.db.models import ChatMessage, Memory
@@ -264,14 +264,10 @@ def _add_search_and_document_routes(api: FastAPI) -> None:
 
         The answer comes once every chunk is indexed; on any failure nothing of the document is kept.
         """
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > documents.MAX_BYTES:
-                raise HTTPException(status_code=413, detail=f"A document is at most {documents.MAX_BYTES // 2**20} MB")
+        data = await read_body(request, documents.MAX_BYTES, "A document")
         await _run(lambda session: get_persona(session, persona))
         count = await _with_service(
-            lambda service: documents.add_document(service, persona_id=persona, filename=filename, data=bytes(data))
+            lambda service: documents.add_document(service, persona_id=persona, filename=filename, data=data)
         )
         return DocumentAdded(name=documents.safe_name(filename), chunks=count)
 

@@ -17,7 +17,7 @@ from fastapi_offline import FastAPIOffline
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from azera.api.chats import add_chat_routes
+from azera.api.chats import add_chat_routes, read_body
 from azera.api.login import add_login_routes
 from azera.api.memories import add_memory_routes
 from azera.api.organise import add_organise_routes
@@ -82,15 +82,7 @@ async def _check_persona(persona_id: str) -> str:
 
 
 async def _read_archive(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_ARCHIVE_BYTES:
-        raise HTTPException(status_code=413, detail=f"An archive is at most {MAX_ARCHIVE_BYTES // 1_000_000} MB")
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > MAX_ARCHIVE_BYTES:
-            raise HTTPException(status_code=413, detail=f"An archive is at most {MAX_ARCHIVE_BYTES // 1_000_000} MB")
-    return bytes(data)
+    return await read_body(request, MAX_ARCHIVE_BYTES, "An archive")
 
 
 def _add_mind_routes(api: FastAPI) -> None:

@@ -15,11 +15,11 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from azera.api.chats import ChatOut, _chat_out, fail
+from azera.api.chats import ChatOut, _chat_out, fail, read_body
 from azera.api.personas import PersonaOut, _folder
 from azera.api.personas import _out as persona_out
 from azera.db.engine import in_db
@@ -52,15 +52,6 @@ class ChatImported(ChatOut):
     """The chat a SillyTavern file became."""
 
     messages: int
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise HTTPException(status_code=413, detail=f"The file is larger than {limit // 1_000_000} MB")
-    return bytes(data)
 
 
 def _export() -> Path:
@@ -103,7 +94,7 @@ def add_transfer_routes(api: FastAPI) -> None:
     @api.post("/api/import")
     async def import_everything(request: Request) -> ImportReport:
         """An archive from /api/export as the body: merged without duplicates; its memories indexed again."""
-        data = await _body(request, MAX_ARCHIVE)
+        data = await read_body(request, MAX_ARCHIVE, "An archive")
         try:
             report, memories = await asyncio.to_thread(_import, data)
         except ServiceError as error:
@@ -121,7 +112,7 @@ def add_transfer_routes(api: FastAPI) -> None:
     @api.post("/api/personas/cards", status_code=201)
     async def import_card(request: Request, filename: str = Query(default="card.png", max_length=180)) -> CardImported:
         """A character card (SillyTavern / V1-V3, .png or .json) as the body becomes a new AI persona."""
-        data = await _body(request, cards.MAX_CARD_BYTES)
+        data = await read_body(request, cards.MAX_CARD_BYTES, "A card")
 
         def work(session) -> CardImported:
             persona, lore = cards.import_card(session, _folder(), filename, data)
@@ -154,7 +145,7 @@ def add_transfer_routes(api: FastAPI) -> None:
         request: Request, persona: str = PERSONA_ID, filename: str = Query(default="chat.jsonl", max_length=180)
     ) -> ChatImported:
         """A SillyTavern chat (.jsonl) as the body becomes a chat with ``persona`` (swipes as branches)."""
-        data = await _body(request, chat_import.MAX_BYTES)
+        data = await read_body(request, chat_import.MAX_BYTES, "A chat file")
 
         def work(session) -> ChatImported:
             chat, count = chat_import.import_sillytavern_chat(session, filename, data, persona_id=persona)
