@@ -130,3 +130,27 @@ async def test_model_loading_noise_goes_to_debug_logging(
     # llama.cpp's lines (a vocabulary-only load warns "n_ctx_train (0)") no longer reach the terminal
     assert "llama_" not in capfd.readouterr().err
     assert any(r.levelno == logging.DEBUG and r.name == "azera.llama_cpp" for r in caplog.records)
+
+
+async def test_a_reply_cancelled_again_while_it_winds_down_gives_its_model_copy_back(tmp_path: Path) -> None:
+    """A client that goes away cancels the reply; anyio (sse-starlette) cancels again at every await of the
+    clean-up. The model copy must still come back, or every later reply waits forever for one."""
+    import anyio
+
+    single = LlamaCppBackend(tmp_path, context=2048, parallel=1)
+    started = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in single.stream_chat(SMALL_MODEL, ASK, sampling=low(200), stop=asyncio.Event()):
+            started.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(consume)
+        await started.wait()
+        group.cancel_scope.cancel()
+    reply = await asyncio.wait_for(_collect(single), timeout=60)  # hangs forever if the copy leaked
+    assert reply
+
+
+async def _collect(backend: LlamaCppBackend) -> str:
+    return "".join([p async for p in backend.stream_chat(SMALL_MODEL, ASK, sampling=low(4), stop=asyncio.Event())])

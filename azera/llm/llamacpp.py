@@ -190,6 +190,17 @@ class _ModelPool:
             self.available.notify()
 
 
+_winding_down: set[asyncio.Future] = set()
+
+
+async def _give_back(worker: asyncio.Future, pool: _ModelPool, llm: Any) -> None:
+    """Wait for the generation thread to stop, then return its model copy to the pool."""
+    try:
+        await worker
+    finally:
+        await pool.release(llm)
+
+
 class LlamaCppBackend:
     """Runs GGUF models with llama-cpp-python: the packaged models plus any ``*.gguf`` in the models folder."""
 
@@ -279,8 +290,13 @@ class LlamaCppBackend:
                 yield str(item)
         finally:
             halt.set()
-            await worker
-            await pool.release(llm)
+            # A consumer that went away may be cancelled again at every await from here (anyio, under
+            # sse-starlette): the copy goes back in a task of its own, or it would leak and every later
+            # reply would wait for it forever.
+            wind_down = asyncio.ensure_future(_give_back(worker, pool, llm))
+            _winding_down.add(wind_down)
+            wind_down.add_done_callback(_winding_down.discard)
+            await asyncio.shield(wind_down)
 
     def _phrase_ban(self, pool: _ModelPool, llm: Any) -> PhraseBan:
         """The persona guard for this model (tokenized once per model file)."""

@@ -56,6 +56,7 @@ def test_chat_persona_and_edit_survive_a_reload(page: Page, app_url: str) -> Non
 
 def test_broken_persona_draft_cannot_be_saved(page: Page, app_url: str) -> None:
     page.goto(app_url + "/personas")
+    expect(page.locator(".persona-item").first).to_be_visible()  # the page has its state (a click before is lost)
     page.click("#new-persona")
     editor = page.locator("#persona-editor")
     expect(editor).to_contain_text("Prime Directive")

@@ -28,7 +28,7 @@ def _replies(app_data: Path, chat_id: str) -> list[tuple[str, str, str]]:
 def test_an_openai_client_talks_to_a_persona_that_remembers(page: Page, app_url: str, app_data: Path) -> None:
     client = openai.OpenAI(base_url=app_url + "/v1", api_key=_token(app_data), max_retries=0, timeout=180)
     ids = [model.id for model in client.models.list()]
-    assert {"azera", "areza"} <= set(ids) and any(i.startswith("raw/") for i in ids), ids
+    assert "azera" in ids and any(i.startswith("raw/") for i in ids), ids  # (other tests add and delete personas)
     with pytest.raises(openai.AuthenticationError, match="not valid"):
         openai.OpenAI(base_url=app_url + "/v1", api_key="not-a-token", max_retries=0).models.list()
 
