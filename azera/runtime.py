@@ -28,7 +28,7 @@ from azera.mind.loop import JournalKeeper, Stage, TickStage, tick_loop
 from azera.mind.service import MindService
 from azera.mind.state import MentalState
 from azera.mind.writing import Written
-from azera.services.backups import BackupStage
+from azera.services.backup_stage import BackupStage
 from azera.services.chats import get_chat
 from azera.services.personas import get_persona
 

@@ -15,6 +15,7 @@ from azera.db.engine import session_scope
 from azera.errors import NotFoundError, ServiceError
 from azera.services import backups, chats
 from azera.services import messages as svc
+from azera.services.backup_stage import BackupStage
 
 
 def _chat_with(text: str) -> str:
@@ -123,7 +124,7 @@ def test_retention_keeps_the_newest_and_one_a_day(prepared, monkeypatch: pytest.
 async def test_the_stage_backs_up_only_when_something_changed(prepared, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZERA_BACKUP_INTERVAL_MINUTES", "5")
     get_settings.cache_clear()
-    stage = backups.BackupStage()
+    stage = BackupStage()
     start = stage.last_at
     await stage.stage(start + 60)  # not due yet
     await stage.wait()

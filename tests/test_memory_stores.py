@@ -187,7 +187,7 @@ def test_match_expression_is_safe(query: str, expected: str) -> None:
 
 
 def test_meilisearch_adapter_speaks_the_http_api() -> None:
-    from azera.memory.lexical import MeiliLexicalStore
+    from azera.memory.meili import MeiliLexicalStore
     from tests.meili_server import meili_server
 
     with meili_server(api_key="secret") as (url, state):
@@ -223,7 +223,7 @@ def test_meilisearch_adapter_speaks_the_http_api() -> None:
 
 
 def test_meilisearch_down_is_an_error_the_service_can_catch() -> None:
-    from azera.memory.lexical import MeiliLexicalStore
+    from azera.memory.meili import MeiliLexicalStore
 
     with pytest.raises(Exception, match="onnect"):
         MeiliLexicalStore("http://127.0.0.1:1")

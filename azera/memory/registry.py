@@ -9,7 +9,8 @@ from azera.config import Settings
 from azera.db.engine import session_scope
 from azera.memory.embedder import Embedder, OllamaEmbedder, OnnxMiniLM
 from azera.memory.indexing import has_indexed_memories
-from azera.memory.lexical import FtsLexicalStore, LexicalStore, MeiliLexicalStore
+from azera.memory.lexical import FtsLexicalStore, LexicalStore
+from azera.memory.meili import MeiliLexicalStore
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore, SemanticStore
 from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore, RedisStore, WorkingMemory
