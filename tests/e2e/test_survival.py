@@ -144,7 +144,7 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     wait_ready(app_url, supervisor, ARTIFACTS / "e2e-app.log")
     assert supervisor.poll() is None and not set(doomed) & set(_descendants(supervisor.pid))
     ready_at = time.monotonic()
-    while time.monotonic() - ready_at < 60:
+    while time.monotonic() - ready_at < 120:  # (39.5 s in one CI run, over 60 s in a slower one)
         state = _api(app_url, app_data, "GET", "/api/memories/index").json()
         if state["waiting"] == 0:
             break
