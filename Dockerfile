@@ -3,9 +3,11 @@
 #   docker run -p 3000:3000 -v azera-data:/app/data azera
 FROM python:3.11-slim-bookworm
 
-# npm only fetches bun (Reflex's frontend builder) from the npm registry; curl/unzip for Reflex.
+# npm only fetches bun (Reflex's frontend builder) from the npm registry; curl/unzip for Reflex;
+# festival (with a female US voice) and espeak-ng are the optional voices beside Piper.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm curl unzip build-essential cmake \
+    festival festvox-us-slt-hts espeak-ng \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

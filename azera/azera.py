@@ -31,6 +31,7 @@ from azera.state.models import ModelsState
 from azera.state.personas import PersonaState
 from azera.state.preferences import PreferencesState
 from azera.state.tokens import TokensState
+from azera.state.voice import VoiceState
 
 logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 prepare()
@@ -42,6 +43,7 @@ app = rx.App(
     style={"::selection": {"background": ACCENT}},
     api_transformer=[build_api(), guard],  # the guard wraps everything: pages, websocket, uploads, API
     backend_exception_handler=backend_error,
+    head_components=[rx.script(src="/voice.js")],  # the player and the microphone (assets/voice.js)
 )
 chat_load = [PreferencesState.load, ChatState.load_page, ConversationState.load_page]
 app.add_page(chat_page, route="/", title="Azera", on_load=chat_load)
@@ -53,7 +55,7 @@ app.add_page(
     settings_page,
     route="/settings",
     title="Azera · Settings",
-    on_load=[PreferencesState.load, TokensState.load, BackupsState.load, TransferState.load],
+    on_load=[PreferencesState.load, TokensState.load, BackupsState.load, TransferState.load, VoiceState.load],
 )
 app.add_page(models_page, route="/models", title="Azera · Models", on_load=[PreferencesState.load, ModelsState.load])
 app.add_page(

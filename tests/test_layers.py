@@ -16,6 +16,7 @@ LAYERS = {
     "db": 1,
     "llm": 1,
     "memory": 2,
+    "voice": 2,
     "services": 3,
     "doctor": 3,
     "mind": 4,

@@ -35,6 +35,7 @@ from azera.api.schemas import (
 from azera.api.settings import add_settings_routes
 from azera.api.transfer import add_transfer_routes
 from azera.api.v1 import OpenAIError, add_v1_routes, error_body
+from azera.api.voice import add_voice_routes
 from azera.db.engine import in_db
 from azera.db.models import Dream, JournalEntry
 from azera.doctor import database_answers
@@ -263,6 +264,7 @@ def build_api() -> FastAPI:
     add_persona_routes(api)
     add_settings_routes(api)
     add_transfer_routes(api)
+    add_voice_routes(api)
     add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     _document_refusals(api)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m azera run|doctor|migrate|personas|chat|memory|mind|bench|token|owner|backup …``."""
+"""Command line: ``python -m azera run|doctor|migrate|personas|chat|memory|mind|say|bench|token|owner|backup …``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from azera.cli.admin import cmd_backup, cmd_export, cmd_import, cmd_owner, cmd_t
 from azera.cli.app import cmd_doctor, cmd_migrate, cmd_run
 from azera.cli.bench import cmd_bench
 from azera.cli.data import cmd_chat, cmd_memory, cmd_mind, cmd_models, cmd_personas, cmd_write_now
+from azera.cli.voice import cmd_say
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,8 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     owner = commands.add_parser("owner", help="link: print the one-time setup link; reset: forget the password")
     owner.add_argument("action", choices=["link", "reset"])
     owner.set_defaults(handler=cmd_owner)
+    say = commands.add_parser("say", help="read text aloud in a persona's voice into a WAV file")
+    say.add_argument("text")
+    say.add_argument("--persona", default="azera", help="whose voice (default: azera)")
+    say.add_argument("--voice", default="", help="a voice instead, engine:voice@speed (see Settings, Voice)")
+    say.add_argument("--out", required=True, help="the .wav file to write")
+    say.set_defaults(handler=cmd_say)
     bench = commands.add_parser("bench", help="benchmarks")
-    bench.add_argument("suite", choices=["chat", "quality", "index", "retrieval", "memory", "tick", "load", "api"])
+    suites = ["chat", "quality", "index", "retrieval", "memory", "tick", "load", "api", "voice"]
+    bench.add_argument("suite", choices=suites)
     bench.add_argument(
         "--seconds", type=float, default=30.0, help="tick, load, api: seconds measured (load: each phase)"
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from azera.components.voice import voice_player
 from azera.state.preferences import PreferencesState
 
 ACCENT = "#8b5cf6"
@@ -75,6 +76,7 @@ def shell(active: str) -> Callable[[Callable[[], rx.Component]], Callable[[], rx
             return rx.hstack(
                 nav_rail(active),
                 rx.box(body(), flex="1", height="100vh", overflow_y="auto"),
+                voice_player(),
                 spacing="0",
                 width="100%",
                 font_family=PreferencesState.font_family,

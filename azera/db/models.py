@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -210,13 +210,11 @@ class GeneratedImage(SQLModel, table=True):
 
 
 class VoiceSample(SQLModel, table=True):
-    """An uploaded voice sample for cloning engines."""
+    """An uploaded voice sample for cloning engines: ``<data>/media/voice-samples/<name>.wav``."""
 
-    __table_args__ = (UniqueConstraint("persona_id", "name"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    persona_id: str = Field(foreign_key="persona.id", index=True, max_length=64)
-    name: str = Field(max_length=120)
-    path: str = Field(max_length=500)
+    name: str = Field(max_length=64, unique=True)
+    seconds: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -8,6 +8,7 @@ from azera.components.dialogs import confirm_delete
 from azera.components.markdown import safe_markdown
 from azera.components.shell import page_header, shell
 from azera.state.personas import PersonaRow, PersonaState, VersionRow
+from azera.state.voice import VoiceState
 
 
 def persona_item(persona: PersonaRow) -> rx.Component:
@@ -65,7 +66,12 @@ def profile_view() -> rx.Component:
     """The selected persona's rendered profile and versions."""
     return rx.vstack(
         rx.hstack(
-            rx.button(rx.icon("pencil"), "Edit", on_click=PersonaState.start_edit, id="edit-persona"),
+            rx.button(
+                rx.icon("pencil"),
+                "Edit",
+                on_click=[PersonaState.start_edit, VoiceState.load_picker(PersonaState.document)],
+                id="edit-persona",
+            ),
             rx.button(
                 rx.icon("download"), "Export card", variant="soft", on_click=PersonaState.export_card, id="export-card"
             ),
@@ -92,6 +98,43 @@ def profile_view() -> rx.Component:
     )
 
 
+def voice_picker() -> rx.Component:
+    """The persona's voice from the installed ones, its speed, and a preview (written into the front matter)."""
+    return rx.hstack(
+        rx.text("Voice", size="2", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(placeholder="default for this persona", min_width="260px", id="persona-voice"),
+            rx.select.content(
+                rx.foreach(VoiceState.voices, lambda voice: rx.select.item(voice["label"], value=voice["spec"]))
+            ),
+            value=VoiceState.picked_voice,
+            on_change=VoiceState.pick,
+        ),
+        rx.text("speed ", VoiceState.picked_speed, size="2"),
+        rx.slider(
+            value=[VoiceState.picked_speed],
+            min=0.5,
+            max=2.0,
+            step=0.05,
+            on_value_commit=VoiceState.pick_speed,
+            width="140px",
+            id="persona-voice-speed",
+        ),
+        rx.button(
+            rx.icon("play", size=14),
+            "Preview",
+            size="1",
+            variant="soft",
+            on_click=VoiceState.preview(VoiceState.picked_voice + "@" + VoiceState.picked_speed.to_string()),
+            disabled=VoiceState.picked_voice == "",
+            id="preview-persona-voice",
+        ),
+        align="center",
+        spacing="3",
+        width="100%",
+    )
+
+
 def editor() -> rx.Component:
     """Markdown editor with front matter and a live preview."""
     return rx.vstack(
@@ -102,6 +145,7 @@ def editor() -> rx.Component:
             rx.button("Save", on_click=PersonaState.save, disabled=PersonaState.draft_error != "", id="save-persona"),
             width="100%",
         ),
+        voice_picker(),
         rx.grid(
             rx.text_area(
                 value=PersonaState.draft,
@@ -135,7 +179,11 @@ def personas_page() -> rx.Component:
         rx.vstack(
             page_header("Personas"),
             rx.button(
-                rx.icon("plus"), "New persona", on_click=PersonaState.start_create, width="100%", id="new-persona"
+                rx.icon("plus"),
+                "New persona",
+                on_click=[PersonaState.start_create, VoiceState.load_picker("")],
+                width="100%",
+                id="new-persona",
             ),
             rx.upload(
                 rx.button(rx.icon("id-card"), "Import card", variant="soft", width="100%"),

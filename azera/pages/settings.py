@@ -6,6 +6,7 @@ import reflex as rx
 from reflex_base.style import set_color_mode
 
 from azera.components.shell import page_header, shell
+from azera.pages.voice_settings import voice_section
 from azera.state.backups import BackupRow, BackupsState, TransferState
 from azera.state.preferences import FONT_STACKS, PreferencesState
 from azera.state.tokens import TokenRow, TokensState
@@ -250,6 +251,7 @@ def settings_page() -> rx.Component:
                 on_change=PreferencesState.set_font_size,
             ),
         ),
+        voice_section(),
         backups_section(),
         your_data(),
         api_tokens(),

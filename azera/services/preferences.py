@@ -23,6 +23,7 @@ class Preferences(BaseModel):
     code_font: Literal["JetBrains Mono", "Fira Code", "System Mono"] = "JetBrains Mono"
     font_size: int = Field(default=15, ge=11, le=24)
     default_model: str = Field(default="", max_length=200)
+    auto_speak: bool = False  # read each new reply aloud when it is finished
 
 
 def load_preferences(session: Session) -> Preferences:

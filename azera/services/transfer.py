@@ -77,7 +77,6 @@ REFERENCES: dict[str, dict[str, str]] = {
     "dream": {"persona_id": "persona"},
     "journalentry": {"persona_id": "persona"},
     "journaldraft": {"chat_id": "chat"},
-    "voicesample": {"persona_id": "persona"},
     "mentalstate": {"persona_id": "persona"},
 }
 MAX_ENTRIES = 100_000

@@ -19,6 +19,8 @@ from azera.services import messages as message_service
 from azera.services.personas import get_persona
 from azera.state import inputs
 from azera.state.chat_rows import DraftRow, MessageRow, chat_id_from_path, read_drafts, read_messages, recall_rows
+from azera.state.preferences import PreferencesState
+from azera.state.voice import VoiceState
 
 UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
 _stops: dict[str, asyncio.Event] = {}
@@ -193,8 +195,11 @@ class ConversationState(rx.State):
                     async with self:
                         await self._show_final(reply)
                         self.streaming, self.reply_id = False, ""
+                        auto_speak = (await self.get_state(PreferencesState)).auto_speak
                     if reply.error:
                         yield rx.toast.error(f"The reply failed: {reply.error}")
+                    elif auto_speak and reply.content.strip():
+                        yield VoiceState.speak(reply.reply_id)
                 elif reply.kind == "mood":
                     async with self:
                         self._show_mind()  # record_exchange already updated the in-memory state

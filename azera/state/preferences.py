@@ -29,6 +29,7 @@ class PreferencesState(rx.State):
     code_font: str = "JetBrains Mono"
     font_size: int = 15
     default_model: str = ""
+    auto_speak: bool = False
     mirror: str = rx.LocalStorage("", name="azera_preferences", sync=True)
     loaded: bool = False
 
@@ -78,6 +79,13 @@ class PreferencesState(rx.State):
         if not isinstance(value, bool):
             return rx.toast.error("Send on Enter is on or off")
         return await self._change(send_on_enter=value)
+
+    @rx.event
+    async def set_auto_speak(self, value: bool):
+        """Read each new reply aloud when it is finished."""
+        if not isinstance(value, bool):
+            return rx.toast.error("Auto-speak is on or off")
+        return await self._change(auto_speak=value)
 
     @rx.event
     async def set_theme(self, value: str):

@@ -178,19 +178,29 @@ def new_chat(page, url: str) -> str:
     return page.url.rsplit("/chat/", 1)[1]
 
 
-def click_until_written(page, button: str, cards, *, tries: int = 3, timeout: int = 90_000) -> None:
+def click_until_written(page, button: str, cards, *, tries: int = 6, timeout: float = 120.0) -> None:
     """Click a "write now" button until one more card appears.
 
-    The 135M model sometimes writes nothing usable (and nothing is saved then), as the tick loop
-    would retry later, so the test retries too.
+    A small model sometimes writes nothing usable (nothing is saved, the page says "Nothing written this
+    time", and the tick loop would retry later), so the test clicks again, up to ``tries`` times; each
+    attempt ends when a card appears or the page says nothing was written.
     """
     from playwright.sync_api import expect
 
+    nothing = page.get_by_text("Nothing written this time")
+    reasons = []
     for _ in range(tries):
-        before = cards.count()
+        expect(page.locator(button)).to_be_enabled(timeout=timeout * 1000)
+        before, refusals = cards.count(), nothing.count()
         page.click(button)
-        try:
-            expect(cards).to_have_count(before + 1, timeout=timeout)
-            return
-        except AssertionError:
-            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cards.count() > before:
+                return
+            if nothing.count() > refusals:
+                reasons.append(nothing.last.inner_text())
+                break
+            page.wait_for_timeout(500)
+        else:
+            reasons.append(f"no card within {timeout:.0f} s")
+    raise AssertionError(f"{button}: nothing written in {tries} tries: {reasons}")

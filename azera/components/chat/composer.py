@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.vars import Var
 
 from azera.components.chat.journal import journal_image_button
+from azera.components.voice import mic_button
 from azera.state.conversation import ConversationState
 from azera.state.preferences import PreferencesState
 from azera.state.sampling import ChatSamplingState, SamplingRow
@@ -44,6 +45,7 @@ def composer() -> rx.Component:
                 rows="3",
                 max_length=16_000,
             ),
+            mic_button(),
             rx.cond(
                 ConversationState.streaming,
                 rx.button(

@@ -7,6 +7,7 @@ import reflex as rx
 from azera.components.chat.journal import draft_row
 from azera.components.markdown import safe_markdown
 from azera.components.shell import ACCENT
+from azera.components.voice import speak_button
 from azera.conversation.replies import CONTINUABLE
 from azera.state.chat_rows import MessageRow, RecallRow
 from azera.state.conversation import ConversationState
@@ -151,6 +152,7 @@ def message_actions(message: MessageRow) -> rx.Component:
                 content="Continue this reply where it ended",
             ),
         ),
+        rx.cond((message["role"] == "assistant") & (message["content"] != ""), speak_button(message["id"])),
         status_badge(message),
         spacing="2",
         align="center",
