@@ -65,6 +65,18 @@ async def test_send_streams_into_the_page_with_ollama(ollama, chat_id: str) -> N
     assert any("composer" in str(event) for event in outputs)  # the composer is cleared only after saving
 
 
+async def test_auto_speak_reads_each_finished_reply_aloud(ollama, chat_id: str) -> None:
+    from azera.services.preferences import update_preferences
+
+    state = await _open(chat_id)
+    quiet = [str(event) for event in [e async for e in background(state, "send", {"message": "first"})]]
+    assert not any("speak" in event for event in quiet)
+    with session_scope() as session:
+        update_preferences(session, auto_speak=True)
+    spoken = [str(event) for event in [e async for e in background(state, "send", {"message": "second"})]]
+    assert any("VoiceState.speak" in event and state.messages[-1]["id"] in event for event in spoken)
+
+
 async def test_empty_send_shows_an_error_and_keeps_the_composer(ollama, chat_id: str) -> None:
     state = await _open(chat_id)
     outputs = [event async for event in background(state, "send", {"message": "   "})]

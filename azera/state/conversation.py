@@ -17,9 +17,9 @@ from azera.runtime import runtime
 from azera.services import chats as chat_service
 from azera.services import messages as message_service
 from azera.services.personas import get_persona
+from azera.services.preferences import load_preferences
 from azera.state import inputs
 from azera.state.chat_rows import DraftRow, MessageRow, chat_id_from_path, read_drafts, read_messages, recall_rows
-from azera.state.preferences import PreferencesState
 from azera.state.voice import VoiceState
 
 UI_UPDATE_SECONDS = 0.05  # batch tokens into ~20 UI updates a second; every token still arrives
@@ -195,10 +195,9 @@ class ConversationState(rx.State):
                     async with self:
                         await self._show_final(reply)
                         self.streaming, self.reply_id = False, ""
-                        auto_speak = (await self.get_state(PreferencesState)).auto_speak
                     if reply.error:
                         yield rx.toast.error(f"The reply failed: {reply.error}")
-                    elif auto_speak and reply.content.strip():
+                    elif reply.content.strip() and (await in_db(load_preferences)).auto_speak:
                         yield VoiceState.speak(reply.reply_id)
                 elif reply.kind == "mood":
                     async with self:
