@@ -10,7 +10,7 @@ from azera.api.guard import guard
 from azera.api.routes import build_api
 from azera.components.shell import ACCENT
 from azera.config import get_settings
-from azera.pages import placeholders
+from azera.pages.canvas import canvas_page
 from azera.pages.chat import chat_page
 from azera.pages.dreams import dreams_page
 from azera.pages.journal import journal_page
@@ -21,6 +21,7 @@ from azera.pages.settings import settings_page
 from azera.runtime import mind_lifespan
 from azera.services.startup import announce_owner, prepare, publish_local_access, recover_after_crash
 from azera.state.backups import BackupsState, TransferState
+from azera.state.canvas import CanvasState
 from azera.state.chats import ChatState
 from azera.state.conversation import ConversationState
 from azera.state.dreams import DreamsState
@@ -65,6 +66,6 @@ app.add_page(dreams_page, route="/dreams", title="Azera · Dreams", on_load=[Pre
 app.add_page(
     journal_page, route="/journal", title="Azera · Journal", on_load=[PreferencesState.load, JournalState.load]
 )
-app.add_page(placeholders.canvas, route="/canvas", title="Azera · Canvas", on_load=PreferencesState.load)
+app.add_page(canvas_page, route="/canvas", title="Azera · Canvas", on_load=[PreferencesState.load, CanvasState.load])
 refuse_unknown_events(app)
 app.register_lifespan_task(mind_lifespan)

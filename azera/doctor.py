@@ -86,12 +86,6 @@ def _http_check(layer: str, implementation: str, url: str, path: str) -> LayerSt
     return LayerStatus(layer, implementation, True, f"{url} answers")
 
 
-def _planned(layer: str, implementation: str, module: str, what: str) -> LayerStatus:
-    if _has_module(module):
-        return LayerStatus(layer, implementation, True, f"{module} installed; {what}")
-    return LayerStatus(layer, implementation, False, f"not installed yet ({module}); {what}")
-
-
 def check_semantic() -> LayerStatus:
     """Vector store."""
     settings = get_settings()
@@ -192,8 +186,15 @@ def check_speech_to_text() -> LayerStatus:
 
 
 def check_images() -> LayerStatus:
-    """Image generation."""
-    return _planned("images", "diffusers", "diffusers", "image generation is not built yet")
+    """Image generation: each configured backend's state, or how to configure one."""
+    from azera.images import jobs
+
+    configured = jobs.backends()
+    if not configured:
+        return LayerStatus("images", "none configured", False, jobs.NO_BACKEND)
+    states = [(backend, *backend.state()) for backend in configured]
+    detail = "; ".join(f"{backend.label}: {why}" for backend, _, why in states)
+    return LayerStatus("images", ", ".join(b.name for b in configured), any(ok for _, ok, _ in states), detail)
 
 
 CHECKS: list[Callable[[], LayerStatus]] = [

@@ -3,7 +3,7 @@
 # and run the whole suite, browser end-to-end tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh requirements-dev.txt
+bash scripts/setup.sh requirements-dev.txt requirements-images.txt  # the image extra too: its tests run
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-noto-color-emoji)

@@ -17,6 +17,7 @@ LAYERS = {
     "llm": 1,
     "memory": 2,
     "voice": 2,
+    "images": 2,
     "services": 3,
     "doctor": 3,
     "mind": 4,

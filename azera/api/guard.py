@@ -55,6 +55,7 @@ BODY_LIMITS = (  # (path pattern, bytes): uploads and archive imports carry file
     (re.compile(r"^/api/chats/import$"), 50_000_000),
     (re.compile(r"^/api/voice-samples/upload$"), 11_000_000),
     (re.compile(r"^/api/stt/transcribe$"), 28_000_000),
+    (re.compile(r"^/api/images/upload-reference$"), 21_000_000),
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CACHE_SECONDS = 30.0

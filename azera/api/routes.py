@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from azera.api.chats import add_chat_routes, read_body
+from azera.api.images import add_image_routes
 from azera.api.login import add_login_routes
 from azera.api.memories import add_memory_routes
 from azera.api.organise import add_organise_routes
@@ -265,6 +266,7 @@ def build_api() -> FastAPI:
     add_settings_routes(api)
     add_transfer_routes(api)
     add_voice_routes(api)
+    add_image_routes(api)
     add_v1_routes(api)
     _add_unknown_route(api)  # last: anything else under /api or /v1 is a JSON 404/405, never a page
     _document_refusals(api)

@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("--out", required=True, help="the .wav file to write")
     say.set_defaults(handler=cmd_say)
     bench = commands.add_parser("bench", help="benchmarks")
-    suites = ["chat", "quality", "index", "retrieval", "memory", "tick", "load", "api", "voice"]
+    suites = ["chat", "quality", "index", "retrieval", "memory", "tick", "load", "api", "voice", "images"]
     bench.add_argument("suite", choices=suites)
     bench.add_argument(
         "--seconds", type=float, default=30.0, help="tick, load, api: seconds measured (load: each phase)"

@@ -26,6 +26,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from azera.bench.api import bench_api
 
         result = bench_api(seconds=args.seconds, clients=args.clients, runs=args.runs, max_tokens=args.max_tokens)
+    elif args.suite == "images":
+        from azera.bench.images import bench_images
+
+        result = bench_images(runs=args.runs)
     elif args.suite == "voice":
         from azera.bench.voice import bench_voice
 

@@ -97,20 +97,3 @@ def page_header(title: str, subtitle: str = "") -> rx.Component:
         spacing="1",
         padding_bottom="12px",
     )
-
-
-def not_built(title: str, what: str, items: list[str]) -> rx.Component:
-    """An honest placeholder for a page whose feature is not built yet."""
-    return rx.box(
-        page_header(title),
-        rx.callout(
-            f"Not built yet. {what}",
-            icon="construction",
-            color_scheme="amber",
-            id="not-built",
-        ),
-        rx.text("What this page will hold:", weight="bold", padding_top="16px"),
-        rx.unordered_list(*[rx.list_item(item) for item in items]),
-        padding="32px",
-        max_width="820px",
-    )

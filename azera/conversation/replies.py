@@ -15,9 +15,11 @@ from typing import Literal
 
 from sqlmodel import Session, select
 
+from azera.conversation import drawing
 from azera.db.engine import in_db, retry_locked, session_scope
 from azera.db.models import Memory
 from azera.errors import ServiceError, TooLongError
+from azera.images.jobs import Job
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.loops import cut_at_repeat, without_speaker_label
 from azera.llm.prompt import PER_MESSAGE_OVERHEAD, PromptParts, PromptTooLongError, build_messages, prompt_style
@@ -140,13 +142,18 @@ async def _recall(plan: _Plan, chat_id: str) -> list[RecalledMemory]:
         return []
 
 
-def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[RecalledMemory]) -> list[str]:
+def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[RecalledMemory]) -> _Finished:
     """In one transaction: the reply's final text and status, what it recalled, and the reply as a memory.
 
-    Returns the memory ids to index (the user's message and the reply).
+    Returns the memory ids to index (the user's message and the reply), the saved text (drawing tags
+    replaced) and the drawings to queue now that it is saved.
     """
     split = split_thinking(raw)
     with session_scope() as session:
+        content, drawings = drawing.take_tags(
+            session, split.content, chat_id=chat_id, message_id=plan.reply_id, persona_id=plan.persona_id
+        )
+        split = dataclasses.replace(split, content=content)
         reply = message_service.save_reply(
             session, plan.reply_id, content=split.content, thinking=split.thinking, status=status
         )
@@ -157,7 +164,7 @@ def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[Rec
             if kept is not None:  # a continued reply: its memory (of the part before the cut) grows with it
                 kept.text, kept.indexed_at = split.content[:MAX_MEMORY_CHARS], None
                 session.add(kept)
-                return [*plan.memory_ids, kept.id]
+                return _Finished([*plan.memory_ids, kept.id], content, drawings)
             memory = MemoryService.record(
                 session,
                 text=split.content[:MAX_MEMORY_CHARS],
@@ -167,8 +174,15 @@ def _finish(plan: _Plan, chat_id: str, raw: str, status: str, recalled: list[Rec
                 message_id=plan.reply_id,
                 source="assistant",
             )
-            return [*plan.memory_ids, memory.id]
-    return list(plan.memory_ids)
+            return _Finished([*plan.memory_ids, memory.id], content, drawings)
+    return _Finished(list(plan.memory_ids), content, drawings)
+
+
+@dataclasses.dataclass
+class _Finished:
+    memory_ids: list[str]
+    content: str
+    drawings: list[Job]
 
 
 _background: set[asyncio.Task] = set()
@@ -287,7 +301,7 @@ async def generate_reply(
         await _check_fits(chat_id, target_id, text, backend, sampling)
     plan = await in_db(prepare)
     plan.sampling = plan.sampling.with_overrides(sampling)
-    plan.parts.client_system = client_system
+    plan.parts.client_system, plan.parts.abilities = client_system, drawing.prompt_hint()
     stop = stop or asyncio.Event()
     RUNNING[chat_id] = stop
     try:
@@ -337,8 +351,10 @@ async def generate_reply(
             status = "stopped"
             await asyncio.shield(asyncio.to_thread(_save, plan.reply_id, raw, status))
             raise
-        _index_later(await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled)))
-        split = split_thinking(raw)
+        finished = await asyncio.to_thread(retry_locked, lambda: _finish(plan, chat_id, raw, status, recalled))
+        _index_later(finished.memory_ids)
+        drawing.start(finished.drawings)
+        split = dataclasses.replace(split_thinking(raw), content=finished.content)
         counts = await _usage(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
         done = dataclasses.replace(
             event,

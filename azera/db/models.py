@@ -46,6 +46,7 @@ class Persona(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
     voice: str = Field(default="", max_length=200)
+    image_style: str = Field(default="", max_length=500)
     memory_enabled: bool = Field(default=True)
     body: str = _text()
     seeded: bool = Field(default=False)
@@ -206,7 +207,10 @@ class GeneratedImage(SQLModel, table=True):
     seed: int | None = None
     path: str = Field(default="", max_length=500)
     chat_id: str | None = Field(default=None, max_length=32)
-    created_at: datetime = Field(default_factory=utcnow)
+    message_id: str | None = Field(default=None, max_length=32, index=True)  # a picture a persona drew in chat
+    backend: str = Field(default="", max_length=32)
+    strength: float | None = None  # img2img only
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class VoiceSample(SQLModel, table=True):

@@ -35,6 +35,7 @@ class PromptParts:
     energy: float | None = None
     style: Style = "full"
     client_system: str = ""  # an API client's own system message (``/v1``), added after the persona's
+    abilities: str = ""  # what the persona can do besides talking (drawing, when an image backend is set)
 
 
 class PromptTooLongError(ValueError):
@@ -139,6 +140,8 @@ def system_prompt(parts: PromptParts) -> str:
     sections = [persona, f"## Who you are talking with\nThe user is {parts.user_name}.\n{user_body}".strip()]
     if parts.style != "tiny":
         sections.append(character_rules(parts.persona_name, parts.user_name))
+    if parts.abilities.strip():
+        sections.append(f"## What you can do\n{parts.abilities.strip()}")
     if parts.client_system.strip():
         sections.append(f"## From the app you are talking through\n{parts.client_system.strip()}")
     if parts.memories.strip():

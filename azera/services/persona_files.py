@@ -33,6 +33,7 @@ class PersonaDocument(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     sampling: dict[str, Any] = Field(default_factory=dict)
     voice: str = Field(default="", max_length=200)
+    image_style: str = Field(default="", max_length=500)  # put before the prompt of every picture it draws
     memory: bool = True
     body: str = Field(default="", max_length=MAX_BODY_CHARS)
 
@@ -101,6 +102,8 @@ def render_persona(document: PersonaDocument) -> str:
     meta = document.model_dump(exclude={"body"})
     if not meta["sampling"]:
         del meta["sampling"]  # most personas keep their model family's defaults
+    if not meta["image_style"]:
+        del meta["image_style"]
     header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).strip()
     return f"---\n{header}\n---\n{document.body.strip()}\n"
 

@@ -35,6 +35,7 @@ def document_of(persona: Persona) -> PersonaDocument:
         temperature=persona.temperature,
         sampling=dict(persona.sampling or {}),
         voice=persona.voice,
+        image_style=persona.image_style,
         memory=persona.memory_enabled,
         body=persona.body,
     )
@@ -49,6 +50,7 @@ def _apply(persona: Persona, document: PersonaDocument) -> None:
     persona.temperature = document.temperature
     persona.sampling = dict(document.sampling)
     persona.voice = document.voice
+    persona.image_style = document.image_style
     persona.memory_enabled = document.memory
     persona.body = document.body
     persona.updated_at = utcnow()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -57,6 +58,10 @@ def app_env(app_data: Path) -> dict[str, str]:
     env.update(AZERA_DATA_DIR=str(app_data), AZERA_FRONTEND_PORT=str(port), AZERA_BACKEND_PORT=str(port))
     env["AZERA_MEMORY_MIN_AGE_SECONDS"] = "0"  # recall what was said seconds ago (default: 60 s)
     env["AZERA_MAX_REPLY_TOKENS"] = "200"  # shorter replies keep the suite quick; stop still has time
+    if importlib.util.find_spec("diffusers"):  # the Canvas draws with a tiny random-weight pipeline
+        from azera.bench.tiny_pipeline import build_tiny_pipeline
+
+        env["AZERA_IMAGE_MODEL"] = str(build_tiny_pipeline(app_data.parent / "tiny-sd"))
     return env
 
 

@@ -297,6 +297,7 @@ def _token(app_env: dict[str, str], name: str) -> str:
 # after this one (its models, settings, personas, indexes).
 SPARED = [
     "/api/journal/trigger",
+    "/api/images/generate",
     "/api/dreams/trigger",
     "/api/chats/{chat_id}/messages",
     "/api/chats/{chat_id}/messages/{message_id}/edit",
