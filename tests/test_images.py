@@ -294,3 +294,16 @@ async def test_without_a_backend_the_tag_becomes_a_note_and_the_model_is_not_tol
     _, shown = await _chat_reply(backend)
     assert "IMAGE_GEN" not in backend.system
     assert "[IMAGE_GEN" not in shown and "no image backend is configured" in shown
+
+
+def test_cancel_stops_an_in_process_drawing_at_its_next_step(drawing: TestClient) -> None:
+    queue = jobs.image_queue()
+    job = queue.submit(jobs.Job(request=checked_request(prompt="slow fox", width=64, height=64, steps=150), backend=""))
+    deadline = time.monotonic() + 60
+    while not job.steps_seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queue.cancel(job.id)
+    while not job.finished and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert job.state == "cancelled" and len(job.steps_seen) < 150 and job.images == []
+    assert drawing.get("/api/images").json() == []  # nothing half-drawn is kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,32 @@ def _draw(page: Page, prompt: str, *, steps: int, seen: str) -> None:
     expect(page.locator("#last-seed")).to_have_text("42")
 
 
-def test_draw_then_img2img_download_and_delete(page: Page, app_url: str, owner_cookie: str, tmp_path: Path) -> None:
+def _shown_inline_in_a_reply(page: Page, app_url: str, app_data: Path, image_id: str) -> None:
+    """A reply holding a picture (as the chat's drawing path leaves it) shows the picture inline."""
+    token = (app_data / "cli-token").read_text().strip()
+    lines = [
+        {"user_name": "You", "character_name": "Azera", "create_date": "2026-11-24@10h00m00s", "chat_metadata": {}},
+        {"name": "You", "is_user": True, "send_date": "2026-11-24T10:00:00Z", "mes": "Draw me the lighthouse."},
+        {"name": "Azera", "is_user": False, "send_date": "2026-11-24T10:01:00Z",
+         "mes": f"Here it is.\n\n![a lighthouse at dusk](/api/images/{image_id})"},
+    ]  # fmt: skip
+    made = httpx.post(
+        app_url + "/api/chats/import",
+        params={"persona": "azera", "filename": "drawn.jsonl"},
+        content=b"\n".join(json.dumps(line).encode() for line in lines),
+        headers={"authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    page.goto(f"{app_url}/chat/{made.json()['id']}")
+    picture = page.locator(".assistant-message img")
+    expect(picture).to_have_attribute("src", f"/api/images/{image_id}")
+    page.wait_for_function("() => document.querySelector('.assistant-message img').naturalWidth === 64")
+
+
+def test_draw_then_img2img_download_and_delete(
+    page: Page, app_url: str, app_data: Path, owner_cookie: str, tmp_path: Path
+) -> None:
     page.goto(app_url + "/canvas")
     expect(page.locator("#generate")).to_be_enabled()
     expect(page.locator("#no-backend")).to_have_count(0)
@@ -53,6 +79,8 @@ def test_draw_then_img2img_download_and_delete(page: Page, app_url: str, owner_c
     page.screenshot(path=str(ARTIFACTS / "canvas.png"))
 
     newest = cards.first.locator("img").get_attribute("src").rsplit("/", 1)[1]
+    _shown_inline_in_a_reply(page, app_url, app_data, newest)
+    page.goto(app_url + "/canvas")
     cards.first.locator(".delete-image").click()
     page.click("#confirm-delete-image")
     expect(cards).to_have_count(before + 1)
