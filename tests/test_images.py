@@ -307,3 +307,22 @@ def test_cancel_stops_an_in_process_drawing_at_its_next_step(drawing: TestClient
         time.sleep(0.01)
     assert job.state == "cancelled" and len(job.steps_seen) < 150 and job.images == []
     assert drawing.get("/api/images").json() == []  # nothing half-drawn is kept
+
+
+async def test_the_canvas_page_state_draws_follows_and_refuses_bad_values(drawing: TestClient) -> None:
+    from azera.state.canvas import CanvasState
+
+    state = CanvasState()
+    await type(state).load.fn(state)
+    assert state.backends == ["diffusers"] and state.hint == ""
+    form = {"prompt": "a harbour", "negative_prompt": "", "width": "64", "height": "64", "steps": "3",
+            "cfg": "7", "batch": "1", "seed": "5"}  # fmt: skip
+    events = [str(event) async for event in type(state).generate.fn(state, form)]
+    assert state.job_state == "done" and state.steps_seen == "1,2,3" and state.last_seed == "5"
+    assert any("Drawn (seed 5)" in event for event in events)
+    assert state.gallery[0]["prompt"] == "a harbour" and "seed 5" in state.gallery[0]["settings"]
+    for bad, reason in (({"width": "100"}, "multiple of 8"), ({"steps": "0"}, "between 1 and 150"),
+                        ({"cfg": "-1"}, "between 0 and 30"), ({"prompt": ""}, "prompt is empty")):  # fmt: skip
+        events = [str(event) async for event in type(state).generate.fn(state, {**form, **bad})]
+        assert any(reason in event for event in events), (bad, events)
+    assert [str(e) async for e in type(state).generate.fn(state, "not a form")]  # refused, not a crash

@@ -16,13 +16,14 @@ from typing import Literal
 from sqlmodel import Session, select
 
 from azera.conversation import drawing
+from azera.conversation.limits import check_fits, cut_at_stop, usage_of
 from azera.db.engine import in_db, retry_locked, session_scope
 from azera.db.models import Memory
-from azera.errors import ServiceError, TooLongError
+from azera.errors import ServiceError
 from azera.images.jobs import Job
 from azera.llm.base import BackendError, ChatBackend, ChatTurn
 from azera.llm.loops import cut_at_repeat, without_speaker_label
-from azera.llm.prompt import PER_MESSAGE_OVERHEAD, PromptParts, PromptTooLongError, build_messages, prompt_style
+from azera.llm.prompt import PromptParts, PromptTooLongError, build_messages, prompt_style
 from azera.llm.sampling import Sampling
 from azera.llm.thinking import split_thinking
 from azera.memory.recall import RecalledMemory, memories_block
@@ -224,45 +225,6 @@ async def _save_progress(reply_id: str, raw: str) -> None:
         log.warning("reply %s: saving the text so far failed (the next save retries): %s", reply_id, error)
 
 
-def _cut_at_stop(raw: str, stop_strings: tuple[str, ...]) -> str | None:
-    """The reply up to the first stop string in its visible text, or None when none appears."""
-    split = split_thinking(raw)
-    found = [split.content.find(s) for s in stop_strings if s and s in split.content]
-    if not found:
-        return None
-    kept = split.content[: min(found)]
-    return f"<think>{split.thinking}</think>{kept}" if split.thinking else kept
-
-
-async def _usage(backend: ChatBackend, model: str, messages: list[ChatTurn], raw: str) -> tuple[int, int]:
-    """Tokens of the prompt the model read (each message's text and framing) and of the reply it wrote."""
-    read = 0
-    for turn in messages:
-        read += await backend.count_tokens(model, turn["content"]) + PER_MESSAGE_OVERHEAD
-    return read, await backend.count_tokens(model, raw) if raw else 0
-
-
-async def _check_fits(chat_id: str, target_id: str, text: str, backend: ChatBackend, overrides: dict | None) -> None:
-    """Refuse, before anything is saved, a message that cannot fit the model's context with room for a reply."""
-
-    def settings(session: Session) -> tuple[str, int]:
-        chat = get_chat(session, message_service.get_message(session, target_id).chat_id if target_id else chat_id)
-        model, _, used = chat_sampling(session, chat)
-        return model, used.with_overrides(overrides).max_tokens
-
-    model, reply_tokens = await in_db(settings)
-    try:
-        needed = await backend.count_tokens(model, text) + PER_MESSAGE_OVERHEAD
-        room = await backend.context_window(model) - reply_tokens
-    except BackendError:  # no such model, or it does not answer: the reply fails and says so, message kept
-        return
-    if needed > room:
-        raise TooLongError(
-            f"The message needs about {needed:,} tokens, but {model} holds {room:,} besides the {reply_tokens:,} "
-            "kept for its reply: shorten it"
-        )
-
-
 def _release(chat_id: str, stop: asyncio.Event) -> None:
     if RUNNING.get(chat_id) is stop:
         del RUNNING[chat_id]
@@ -298,7 +260,7 @@ async def generate_reply(
 
     backend = backend or runtime().backend
     if mode in ("send", "edit") and text:
-        await _check_fits(chat_id, target_id, text, backend, sampling)
+        await check_fits(chat_id, target_id, text, backend, sampling)
     plan = await in_db(prepare)
     plan.sampling = plan.sampling.with_overrides(sampling)
     plan.parts.client_system, plan.parts.abilities = client_system, drawing.prompt_hint()
@@ -327,7 +289,7 @@ async def generate_reply(
                 async for piece in stream:
                     raw = without_speaker_label(raw + piece, (plan.parts.persona_name, plan.parts.user_name))
                     raw, repeated = cut_at_repeat(raw)
-                    ended = _cut_at_stop(raw, stop_strings)
+                    ended = cut_at_stop(raw, stop_strings)
                     if ended is not None:
                         raw = ended
                         split = split_thinking(raw)
@@ -355,7 +317,7 @@ async def generate_reply(
         _index_later(finished.memory_ids)
         drawing.start(finished.drawings)
         split = dataclasses.replace(split_thinking(raw), content=finished.content)
-        counts = await _usage(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
+        counts = await usage_of(backend, plan.model, messages, raw) if usage and status != "error" else (0, 0)
         done = dataclasses.replace(
             event,
             kind="done",

@@ -58,6 +58,11 @@ def settings_form() -> rx.Component:
                     rx.select(CanvasState.backends, value=CanvasState.backend, on_change=CanvasState.set_backend),
                 ),
                 _field(
+                    "Model",
+                    "",
+                    rx.select(CanvasState.models, value=CanvasState.model, on_change=CanvasState.set_model, id="model"),
+                ),
+                _field(
                     "Aspect",
                     "",
                     rx.select(list(ASPECTS), value=CanvasState.aspect, on_change=CanvasState.set_aspect, id="aspect"),

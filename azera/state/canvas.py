@@ -53,14 +53,14 @@ def _rows(session: Session) -> list[ImageRow]:
     ]
 
 
-def _backends() -> tuple[list[str], list[str], str]:
-    usable, models = [], []
+def _backends() -> tuple[list[str], dict[str, list[str]], str]:
+    usable, models = [], {}
     for backend in jobs.backends():
         ok, _ = backend.state()
         if ok:
             usable.append(backend.name)
             with contextlib.suppress(ServiceError):
-                models.extend(backend.models())
+                models[backend.name] = backend.models()
     return usable, models, "" if jobs.backends() else jobs.NO_BACKEND
 
 
@@ -68,9 +68,10 @@ class CanvasState(rx.State):
     """Image generation on the Canvas page."""
 
     backends: list[str] = []
-    models: list[str] = []
+    models_by_backend: dict[str, list[str]] = {}
     hint: str = ""
     backend: str = ""
+    model: str = ""
     aspect: str = "1:1"
     width: int = 512
     height: int = 512
@@ -93,6 +94,11 @@ class CanvasState(rx.State):
     opened: str = ""
 
     @rx.var
+    def models(self) -> list[str]:
+        """The selected backend's models."""
+        return self.models_by_backend.get(self.backend, [])
+
+    @rx.var
     def opened_url(self) -> str:
         """The picture shown large."""
         return f"{backend_base()}{store.image_url(self.opened)}" if self.opened else ""
@@ -105,12 +111,18 @@ class CanvasState(rx.State):
     @rx.event(background=True)
     async def load(self):
         """Backends, models and the gallery."""
-        usable, models, hint = await asyncio.to_thread(_backends)
+        usable, by_backend, hint = await asyncio.to_thread(_backends)
         gallery = await in_db(_rows)
         async with self:
-            self.backends, self.models, self.hint, self.gallery = usable, models, hint, gallery
+            self.backends, self.models_by_backend, self.hint, self.gallery = usable, by_backend, hint, gallery
             if self.backend not in usable:
                 self.backend = usable[0] if usable else ""
+            self._pick_model()
+
+    def _pick_model(self) -> None:
+        models = self.models_by_backend.get(self.backend, [])
+        if self.model not in models:
+            self.model = models[0] if models else ""
 
     @rx.event
     def set_aspect(self, value: str):
@@ -127,6 +139,16 @@ class CanvasState(rx.State):
         """Which configured backend draws."""
         try:
             self.backend = inputs.choice(value, self.backends, what="The backend")
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self._pick_model()
+        return None
+
+    @rx.event
+    def set_model(self, value: str):
+        """Which of the backends' models (checkpoints) draws."""
+        try:
+            self.model = inputs.choice(value, self.models_by_backend.get(self.backend, []), what="The model")
         except ServiceError as error:
             return rx.toast.error(str(error))
         return None
@@ -151,7 +173,7 @@ class CanvasState(rx.State):
     async def generate(self, form: dict):
         """Queue a drawing from the form, then follow it until it is finished."""
         async with self:
-            backend, reference = self.backend, self.reference
+            backend, reference, model = self.backend, self.reference, self.model
         try:
             if not isinstance(form, dict):
                 raise ServiceError("The form was not understood")
@@ -164,6 +186,7 @@ class CanvasState(rx.State):
                 "cfg": inputs.number(form.get("cfg"), low=0, high=30, what="CFG"),
                 "batch": inputs.integer(form.get("batch", 1), low=1, high=4, what="The batch"),
                 "strength": inputs.number(form.get("strength", 0.6), low=0.05, high=1, what="The strength"),
+                "model": model if backend != "diffusers" else "",  # diffusers draws with AZERA_IMAGE_MODEL
                 "seed": inputs.integer(form["seed"], low=0, high=2**32 - 1, what="The seed")
                 if str(form.get("seed", "")).strip()
                 else None,

@@ -115,3 +115,20 @@ def test_a_refused_microphone_is_explained_under_the_button(page: Page, app_url:
     expect(page.locator("#mic-status")).to_have_text(re.compile("Microphone permission denied|No microphone"))
     expect(page.locator("#mic-status")).to_have_attribute("data-error", "1")
     expect(page.locator("#composer")).to_be_editable()  # the chat goes on
+
+
+def test_settings_lists_engines_and_keeps_a_voice_sample(page: Page, app_url: str, microphone_wav: Path) -> None:
+    page.goto(app_url + "/settings")
+    expect(page.locator(".voice-engine").first).to_contain_text("Piper")
+    expect(page.locator("#stt-state")).to_contain_text("tiny.en")
+    expect(page.locator("#cloning-needs")).to_be_visible()  # no XTTS server here: the page says what cloning needs
+    page.locator("#voice-sample-upload input[type=file]").set_input_files(str(microphone_wav))
+    sample = page.locator(".voice-sample")
+    expect(sample).to_have_count(1)
+    expect(sample).to_contain_text("spoken")
+    page.set_input_files("#voice-sample-upload input[type=file]", files=[
+        {"name": "fake.wav", "mimeType": "audio/wav", "buffer": b"MZ this is a program, not audio"}
+    ])  # fmt: skip
+    expect(page.get_by_text("not an audio file")).to_be_visible()
+    sample.get_by_role("button", name="Delete").click()
+    expect(sample).to_have_count(0)
