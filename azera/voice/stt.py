@@ -83,7 +83,8 @@ def state() -> tuple[bool, str]:
     if importlib.util.find_spec("faster_whisper") is None:
         return False, "faster-whisper is not installed (scripts/setup.sh installs it)"
     try:
-        return True, f"Whisper {get_settings().stt_model} ({model_dir()})"
+        model_dir()  # raises when the model is missing
+        return True, f"Whisper {get_settings().stt_model} (faster-whisper, int8 on the CPU)"
     except ServiceError as error:
         return False, str(error)
 
