@@ -326,3 +326,15 @@ async def test_the_canvas_page_state_draws_follows_and_refuses_bad_values(drawin
         events = [str(event) async for event in type(state).generate.fn(state, {**form, **bad})]
         assert any(reason in event for event in events), (bad, events)
     assert [str(e) async for e in type(state).generate.fn(state, "not a form")]  # refused, not a crash
+
+
+def test_a_single_file_checkpoint_is_read_as_sd15_or_sdxl_by_its_keys(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from azera.images.diffusers_backend import is_sdxl_checkpoint
+
+    save_file({"model.diffusion_model.input_blocks.0.0.weight": torch.zeros(1)}, tmp_path / "sd15.safetensors")
+    save_file({"conditioner.embedders.1.model.ln_final.weight": torch.zeros(1)}, tmp_path / "sdxl.safetensors")
+    assert not is_sdxl_checkpoint(tmp_path / "sd15.safetensors")
+    assert is_sdxl_checkpoint(tmp_path / "sdxl.safetensors")

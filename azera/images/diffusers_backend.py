@@ -40,6 +40,14 @@ def _preview(latents) -> Image.Image:
     return Image.fromarray(rgb).resize((rgb.shape[1] * 4, rgb.shape[0] * 4))
 
 
+def is_sdxl_checkpoint(path: Path) -> bool:
+    """An SDXL single-file checkpoint has a second text encoder ("conditioner.embedders.1"); read from the header."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as checkpoint:
+        return any(key.startswith("conditioner.embedders.1.") for key in checkpoint.keys())  # noqa: SIM118
+
+
 class DiffusersBackend:
     """Stable Diffusion through diffusers, loaded lazily, unloaded when idle."""
 
@@ -76,13 +84,14 @@ class DiffusersBackend:
         return ("cuda", torch.float16) if torch.cuda.is_available() else ("cpu", torch.float32)
 
     def _load(self):
-        from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline
+        from diffusers import AutoPipelineForText2Image, StableDiffusionPipeline, StableDiffusionXLPipeline
 
         device, dtype = self._device()
         path = Path(self.model).expanduser()
         try:
             if path.is_file():
-                pipe = StableDiffusionPipeline.from_single_file(str(path), dtype=dtype, local_files_only=True)
+                kind = StableDiffusionXLPipeline if is_sdxl_checkpoint(path) else StableDiffusionPipeline
+                pipe = kind.from_single_file(str(path), dtype=dtype, local_files_only=True)
             else:
                 local = path.is_dir()
                 pipe = AutoPipelineForText2Image.from_pretrained(
