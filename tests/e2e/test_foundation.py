@@ -105,9 +105,10 @@ def test_settings_persist_and_mirror_to_local_storage(page: Page, app_url: str) 
     expect(page.locator("#send-on-enter")).to_have_attribute("data-state", "checked")
 
 
-def test_unbuilt_pages_say_so(page: Page, app_url: str) -> None:
+def test_no_page_is_a_placeholder_any_more(page: Page, app_url: str) -> None:
     page.goto(f"{app_url}/canvas")
-    expect(page.locator("#not-built")).to_contain_text("Not built yet")
+    expect(page.locator("#generate")).to_be_visible()  # the last placeholder (Canvas) is built
+    expect(page.locator("#not-built")).to_have_count(0)
 
 
 def test_deleting_asks_first(page: Page, app_url: str) -> None:
