@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     stt_model: str = Field(default="tiny.en", description="Speech to text: tiny.en, base (if installed) or a folder.")
     image_model: str = Field(default="", max_length=500, description="Stable Diffusion folder or .safetensors file.")
     image_idle_minutes: float = Field(default=10, ge=0.5, le=1440, description="Unload the image model after this.")
+    image_chat_size: int = Field(
+        default=512, ge=64, le=2048, multiple_of=8, description="Side of pictures drawn in chat."
+    )
+    image_chat_steps: int = Field(default=20, ge=1, le=150, description="Steps of pictures drawn in chat.")
     comfyui_url: str = Field(default="", description="ComfyUI server for images; empty = none.")
     a1111_url: str = Field(default="", description="Automatic1111 / Forge server for images; empty = none.")
     host: str = Field(default="127.0.0.1", description="Address the app listens on.")

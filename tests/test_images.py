@@ -260,10 +260,11 @@ async def _chat_reply(backend: _Drawer) -> tuple[str, str]:
 
 
 async def test_a_persona_draws_in_chat_and_the_picture_replaces_the_tag(drawing: TestClient, monkeypatch) -> None:
-    from azera.conversation import drawing as chat_drawing
     from azera.db.engine import session_scope
 
-    monkeypatch.setattr(chat_drawing, "CHAT_SETTINGS", {"width": 64, "height": 64, "steps": 3})  # the tiny model
+    monkeypatch.setenv("AZERA_IMAGE_CHAT_SIZE", "64")  # the tiny model draws 64² in a blink
+    monkeypatch.setenv("AZERA_IMAGE_CHAT_STEPS", "3")
+    get_settings.cache_clear()
     from azera.db.models import ChatMessage, GeneratedImage, Persona
 
     with session_scope() as session:

@@ -13,6 +13,7 @@ import re
 
 from sqlmodel import Session
 
+from azera.config import get_settings
 from azera.db.engine import session_scope
 from azera.db.models import ChatMessage, Persona
 from azera.errors import ServiceError
@@ -21,7 +22,15 @@ from azera.images import jobs, store
 log = logging.getLogger(__name__)
 TAG = re.compile(r"\[IMAGE_GEN:\s*([^\]\n]{1,1000})\]", re.IGNORECASE)
 MAX_PER_REPLY = 2
-CHAT_SETTINGS: dict[str, object] = {"width": 512, "height": 512, "steps": 20, "cfg": 7.0}  # SD 1.5's own size
+
+
+def chat_settings() -> dict[str, object]:
+    """Size and steps of pictures drawn in chat (``AZERA_IMAGE_CHAT_SIZE``, ``AZERA_IMAGE_CHAT_STEPS``)."""
+    settings = get_settings()
+    side = settings.image_chat_size
+    return {"width": side, "height": side, "steps": settings.image_chat_steps, "cfg": 7.0}
+
+
 HINT = (
     "You can draw: when a picture would help, write [IMAGE_GEN: a short visual description] on its own line "
     "(at most one per reply); the picture appears in its place."
@@ -80,7 +89,7 @@ def take_tags(
             continue
         try:
             job = jobs.prepare_drawing(
-                {**CHAT_SETTINGS, "prompt": f"{style}, {prompt}" if style else prompt},
+                {**chat_settings(), "prompt": f"{style}, {prompt}" if style else prompt},
                 chat_id=chat_id,
                 message_id=message_id,
             )

@@ -62,6 +62,7 @@ def app_env(app_data: Path) -> dict[str, str]:
         from azera.bench.tiny_pipeline import build_tiny_pipeline
 
         env["AZERA_IMAGE_MODEL"] = str(build_tiny_pipeline(app_data.parent / "tiny-sd"))
+        env.update(AZERA_IMAGE_CHAT_SIZE="64", AZERA_IMAGE_CHAT_STEPS="2")  # a reply that draws costs nothing
     return env
 
 
