@@ -129,7 +129,8 @@ def _wav_of(samples: np.ndarray, rate: int = 22_050) -> bytes:
 def test_speech_to_text_over_http_raw_and_as_json(client: TestClient) -> None:
     spoken = piper_wav("Bicycle number two seven one eight is in the shed.")
     raw = client.post("/api/stt/transcribe", content=spoken, headers={"content-type": "audio/wav"}).json()
-    assert "shed" in raw["text"].lower() and raw["language"] == "en" and raw["seconds"] > 1
+    words = sum(word in raw["text"].lower() for word in ("bicycle", "number", "seven", "shed"))
+    assert words >= 3 and raw["language"] == "en" and raw["seconds"] > 1, raw  # Piper varies a little per run
     as_json = client.post("/api/stt/transcribe", json={"audio": base64.b64encode(spoken).decode()}).json()
     assert as_json["text"] == raw["text"]
     assert client.post("/api/stt/transcribe", json={"audio": "%%%"}).status_code == 400

@@ -62,9 +62,9 @@ def test_piper_speaks_a_reply_sentence_by_sentence_and_whisper_hears_it() -> Non
     parts = list(speech.stream(JOE, THREE))
     assert len(parts) == 3 and {rate for _, rate in parts} == {22_050}
     assert all(len(pcm) / 2 / rate > 0.8 for pcm, rate in parts)
-    heard = stt.transcribe(piper_wav()).text.lower()
-    for word in ("lighthouse", "ships", "fog", "harbour"):
-        assert word in heard.replace("harbor", "harbour")
+    heard = stt.transcribe(piper_wav()).text.lower().replace("harbor", "harbour")
+    found = [word for word in ("lighthouse", "seven", "ships", "fog", "nine", "harbour", "quiet") if word in heard]
+    assert len(found) >= 6, heard  # Piper's voice varies from run to run; tiny.en once heard "shits" for "ships"
 
 
 def test_a_sentence_is_synthesized_once_then_read_from_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
