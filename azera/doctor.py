@@ -168,7 +168,7 @@ def check_voice() -> LayerStatus:
     """Text to speech: every engine's state (Piper, Festival, espeak-ng, an XTTS server when configured)."""
     from azera.voice import speech
 
-    states = [(engine, *engine.state()) for engine in speech.engines()]
+    states = [(state.engine, state.usable, state.detail) for state in speech.engine_states()]
     ready = [f"{engine.label}: {detail}" for engine, usable, detail in states if usable]
     missing = [f"{engine.label} {detail}" for engine, usable, detail in states if not usable]
     detail = "; ".join(ready) or "no engine installed: run scripts/setup.sh (Piper)"

@@ -117,14 +117,14 @@ def _personas(session) -> dict[str, str]:
 
 
 def _voices() -> VoicesOut:
+    states = speech.engine_states()
     engines = [
-        EngineOut(name=engine.name, label=engine.label, usable=state[0], detail=state[1], cloning=engine.cloning)
-        for engine in speech.engines()
-        for state in [engine.state()]
+        EngineOut(name=s.engine.name, label=s.engine.label, usable=s.usable, detail=s.detail, cloning=s.engine.cloning)
+        for s in states
     ]
     voices = [
         VoiceOut(spec=voice.spec, engine=voice.engine, label=voice.label, language=voice.language, gender=voice.gender)
-        for voice in speech.all_voices()
+        for voice in speech.all_voices(states)
     ]
     return VoicesOut(engines=engines, voices=voices, personas={}, speech_to_text=stt.state()[1])
 

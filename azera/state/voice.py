@@ -71,13 +71,13 @@ def with_voice(document: str, spec: str) -> str:
 
 
 def _engines() -> tuple[list[EngineRow], list[VoiceRow], str, bool]:
-    engines = []
-    for engine in speech.engines():
-        usable, detail = engine.state()
-        row = EngineRow(name=engine.name, label=engine.label, usable=usable, detail=detail, cloning=engine.cloning)
-        engines.append(row)
-    voices = [VoiceRow(spec=voice.spec, label=voice.label) for voice in speech.all_voices()]
-    return engines, voices, stt.state()[1], bool(speech.cloning_engines())
+    states = speech.engine_states()
+    engines = [
+        EngineRow(name=s.engine.name, label=s.engine.label, usable=s.usable, detail=s.detail, cloning=s.engine.cloning)
+        for s in states
+    ]
+    voices = [VoiceRow(spec=voice.spec, label=voice.label) for voice in speech.all_voices(states)]
+    return engines, voices, stt.state()[1], bool(speech.cloning_engines(states))
 
 
 class VoiceState(rx.State):

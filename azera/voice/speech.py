@@ -7,6 +7,7 @@ message spoken twice, or a sentence two messages share, is synthesized once. The
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -67,19 +68,35 @@ def engine(name: str) -> Engine:
     raise ServiceError(f"There is no voice engine {name!r} here (engines: {known})")
 
 
-def cloning_engines() -> list[Engine]:
+@dataclasses.dataclass(frozen=True)
+class EngineState:
+    """An engine and whether it works now (asked once: for a server, each ask is a request)."""
+
+    engine: Engine
+    usable: bool
+    detail: str
+
+
+def engine_states() -> list[EngineState]:
+    """Every engine with its state."""
+    return [EngineState(engine, *engine.state()) for engine in engines()]
+
+
+def cloning_engines(states: list[EngineState] | None = None) -> list[Engine]:
     """The configured engines that clone from samples and are reachable now."""
-    return [candidate for candidate in engines() if candidate.cloning and candidate.state()[0]]
+    return [state.engine for state in states or engine_states() if state.engine.cloning and state.usable]
 
 
-def all_voices() -> list[Voice]:
+def all_voices(states: list[EngineState] | None = None) -> list[Voice]:
     """Every voice of every usable engine."""
     voices: list[Voice] = []
-    for candidate in engines():
+    for state in states or engine_states():
+        if not state.usable:
+            continue
         try:
-            voices.extend(candidate.voices())
+            voices.extend(state.engine.voices())
         except ServiceError as error:  # a server that went away lists nothing
-            log.info("voices of %s: %s", candidate.name, error)
+            log.info("voices of %s: %s", state.engine.name, error)
     return voices
 
 
