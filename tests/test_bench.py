@@ -78,6 +78,49 @@ def test_bench_memory_sums_up_each_question_category(tmp_path: Path) -> None:
     assert any(line.split()[:3] == ["lexical_only", "all", "3"] for line in table)
 
 
+def test_bad_turns_index_and_are_recalled(tmp_path: Path) -> None:
+    """Empty, duplicated, very long and non-English turns: indexed without errors, and each still recalled."""
+    long_turn = "We talked about the weather for a while. " * 400 + "The spare key is under the blue flowerpot."
+    turns = [
+        ("t1", ""),
+        ("t2", "   "),
+        ("t3", "I bought a red kayak last summer."),
+        ("t4", "I bought a red kayak last summer."),
+        ("t5", long_turn),
+        ("t6", "Mi abuela vive en Valparaíso y cultiva tomates."),
+        ("t7", "我的妹妹在上海学习钢琴。"),
+        ("t8", "Моя собака боится грозы."),
+        ("t9", "🎉🎉🎉"),
+    ]
+    data = {
+        "conversations": [
+            {
+                "id": "bad",
+                "sessions": [
+                    {
+                        "id": "s1",
+                        "time": "2026-03-01T10:00:00Z",
+                        "turns": [{"id": i, "speaker": "user", "text": t} for i, t in turns],
+                    }
+                ],
+            }
+        ],
+        "questions": [
+            {"conversation": "bad", "question": "What colour is my kayak?", "evidence": ["t3", "t4"]},
+            {"conversation": "bad", "question": "Where is the spare key?", "evidence": ["t5"]},
+            {"conversation": "bad", "question": "¿Dónde vive tu abuela?", "evidence": ["t6"]},
+            {"conversation": "bad", "question": "妹妹在上海学习什么？", "evidence": ["t7"]},
+            {"conversation": "bad", "question": "Чего боится собака?", "evidence": ["t8"]},
+        ],
+    }
+    (tmp_path / "bad.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    report = bench_memory(tmp_path / "bad.json", k=3)
+    assert report["memories"] == 7  # the two empty turns are not memories; everything else is
+    hybrid = report["modes"]["hybrid"]
+    assert hybrid["recall_any@3"] == 1.0, hybrid
+    assert hybrid["questions_with_nothing"] == 0
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -139,8 +182,11 @@ def test_hybrid_beats_each_single_source_on_a_real_conversation(tmp_path: Path) 
     }
     (tmp_path / "slice.json").write_text(json.dumps(part), encoding="utf-8")
     modes = bench_memory(tmp_path / "slice.json", k=10)["modes"]
-    recall = {mode: modes[mode]["recall_any@10"] for mode in ("hybrid", "semantic_only", "lexical_only")}
+    recall = {mode: modes[mode]["recall_any@10"] for mode in modes}
     assert recall["hybrid"] > recall["semantic_only"] and recall["hybrid"] > recall["lexical_only"], recall
+    # The conversation stage (answers inherit their question's score, …) earns its place on real talk.
+    assert recall["hybrid"] > recall["hybrid_without_context"], recall
+    assert recall["lexical_with_context"] > recall["lexical_only"], recall
     assert all(mode["cross_conversation_results"] == 0 for mode in modes.values())
 
 

@@ -11,11 +11,16 @@ from pathlib import Path
 
 from azera.bench import scratch_settings
 
+# Each source alone is measured as it ranks (``context`` False) and with recall's last stage, the
+# conversation around each memory (``memory.context``), which any source can be given.
 MODES: dict[str, dict] = {
     "hybrid": {},
+    "hybrid_without_context": {"context": False},
     "hybrid_with_chat_messages": {"sources": ("semantic", "lexical", "chats")},
-    "lexical_only": {"sources": ("lexical",)},
-    "semantic_only": {"sources": ("semantic",), "min_similarity": 0.0},
+    "lexical_only": {"sources": ("lexical",), "context": False},
+    "lexical_with_context": {"sources": ("lexical",)},
+    "semantic_only": {"sources": ("semantic",), "min_similarity": 0.0, "context": False},
+    "semantic_with_context": {"sources": ("semantic",), "min_similarity": 0.0},
 }
 
 

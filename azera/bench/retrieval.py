@@ -38,41 +38,72 @@ def _disk_mb(folder: Path) -> dict[str, float]:
 
 
 def _fill(memories: int, personas: int, rng: random.Random) -> list[str]:
-    """``memories`` rows in SQL (not indexed), spread over personas and 200 chats; returns the persona ids."""
+    """``memories`` rows in SQL (not indexed), spread over personas and 200 chats; returns the persona ids.
+
+    Each memory is a turn of its chat (a message whose parent is the chat's previous turn) and every third
+    asks a question, so recall's conversation stage (``memory.context``) does its real SQL work.
+    """
     from sqlalchemy import insert
 
     from azera.db.engine import session_scope
-    from azera.db.models import Memory, Persona, new_id, utcnow
+    from azera.db.models import Chat, ChatMessage, Memory, Persona, new_id, utcnow
 
     persona_ids = ["azera", "areza"] + [f"bench-{n}" for n in range(max(personas - 2, 0))]
+    chats = 200
     with session_scope() as session:
         for persona_id in persona_ids[2:]:
             session.add(Persona(id=persona_id, name=persona_id, body=""))
+        session.add(Persona(id="bench-user", name="Bench", kind="user", body=""))
+    with session_scope() as session:
+        for n in range(chats):
+            owner = persona_ids[n % len(persona_ids)]
+            session.add(Chat(id=f"chat-{n}", ai_persona_id=owner, user_persona_id="bench-user"))
     yesterday = utcnow() - timedelta(days=1)
+    last: dict[int, str] = {}
     for start in range(0, memories, FILL_CHUNK):
-        rows = [
-            {
-                "id": new_id(),
-                "text": f"Note {n}: we talked about {rng.choice(TOPICS)} and {rng.choice(TOPICS)} on day {n % 365}, "
-                f"mood {rng.choice(['good', 'tired', 'curious'])}.",
-                "persona_id": persona_ids[n % len(persona_ids)],
-                "kind": "conversation",
-                "tier": "long_term",
-                "chat_id": f"chat-{n % 200}",
-                "source": "",
-                "created_at": yesterday,
-            }
-            for n in range(start, min(start + FILL_CHUNK, memories))
-        ]
+        memory_rows, message_rows = [], []
+        for n in range(start, min(start + FILL_CHUNK, memories)):
+            text = f"Note {n}: we talked about {rng.choice(TOPICS)} and {rng.choice(TOPICS)} on day {n % 365}, " + (
+                f"what about {rng.choice(TOPICS)}?" if n % 3 == 0 else f"mood {rng.choice(['good', 'tired'])}."
+            )
+            chat, message_id = n % chats, new_id()
+            message_rows.append(
+                {
+                    "id": message_id,
+                    "chat_id": f"chat-{chat}",
+                    "parent_id": last.get(chat),
+                    "role": "user" if n % 2 else "assistant",
+                    "content": text,
+                    "thinking": "",
+                    "recalled": [],
+                    "created_at": yesterday,
+                }
+            )
+            last[chat] = message_id
+            memory_rows.append(
+                {
+                    "id": new_id(),
+                    "text": text,
+                    "persona_id": persona_ids[n % len(persona_ids)],
+                    "kind": "conversation",
+                    "tier": "long_term",
+                    "chat_id": f"chat-{chat}",
+                    "message_id": message_id,
+                    "source": "",
+                    "created_at": yesterday,
+                }
+            )
         with session_scope() as session:
-            session.execute(insert(Memory), rows)
+            session.execute(insert(ChatMessage), message_rows)
+            session.execute(insert(Memory), memory_rows)
     return persona_ids
 
 
 def _recall(service, queries: int, rng: random.Random) -> dict[str, object]:
     """Per source and in all: the times of one message's recall (embedding cached and not)."""
     from azera.config import get_settings
-    from azera.memory.dates import recall_window
+    from azera.memory.dates import asks_when, recall_window
+    from azera.memory.recall import assemble
     from azera.memory.records import SearchScope
     from azera.memory.service import LEXICAL_TOP, MIN_SIMILARITY, SEMANTIC_TOP
 
@@ -110,7 +141,11 @@ def _recall(service, queries: int, rng: random.Random) -> dict[str, object]:
             semantic.update((h.id, h.score) for h in service.semantic.search(vector, scope, len(missing), ids=missing))
         times["cosines_of_word_finds"].append((now := clock()) - begin)
         scores = {"lexical": lexical, "semantic": {i: s for i, s in semantic.items() if s >= MIN_SIMILARITY}}
-        service._assemble(scores, "azera", 8, recall_window(question))
+
+        def lookup(ids: list[str], vector=vector, scope=scope) -> dict[str, float]:
+            return {h.id: h.score for h in service.semantic.search(vector, scope, len(ids), ids=ids)}
+
+        assemble(scores, scope, 8, recall_window(question), lookup=lookup, when=asks_when(question))
         times["sql_and_fusion"].append(clock() - now)
     return {
         "queries": queries,

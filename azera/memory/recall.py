@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+
+from sqlmodel import col, select
+
+from azera.db.engine import session_scope
+from azera.db.models import Memory, epoch
+from azera.memory.context import in_conversation
+from azera.memory.indexing import speakers_of
+from azera.memory.records import SearchScope
 
 # Score fusion: cosine similarity plus bm25 relative to the best word match, plus a bonus for memories from
 # the time the question names. On LoCoMo this beat reciprocal rank fusion (which only sees ranks) by 3 points.
 SOURCE_WEIGHTS = {"semantic": 0.5, "lexical": 0.5, "chats": 0.1}
 DATE_BONUS = 0.2
+DEDUP_PREFIX = 100
+SNIPPET_CHARS = 400
 
 
 @dataclasses.dataclass
@@ -65,3 +76,69 @@ def memories_block(recalled: list[RecalledMemory], *, you: str = "") -> str:
         else:
             lines.append(f"{n}. [{memory.created_at}] ({memory.kind}) {memory.text}")
     return "\n".join(lines)
+
+
+def assemble(
+    scores: dict[str, dict[str, float]],
+    scope: SearchScope,
+    limit: int,
+    window: tuple[float, float] | None,
+    *,
+    lookup: Callable[[list[str]], dict[str, float]] | None,
+    when: bool = False,
+) -> list[RecalledMemory]:
+    """Fuse, judge with the conversation around (unless ``lookup`` is None), then read the best rows.
+
+    ``when``: the question asks for a time (``dates.asks_when``).
+
+    Only a few more rows than ``limit`` are read from SQL (for duplicates and gone rows); a row of
+    another persona is dropped (defensively: every source searched inside ``scope`` already).
+    """
+    candidates = list({i for found in scores.values() for i in found})
+    if not candidates:
+        return []
+    columns = (Memory.id, Memory.text, Memory.kind, Memory.persona_id, Memory.message_id, Memory.created_at)
+    with session_scope() as session:
+        dated = {}
+        if window is not None:  # the date bonus needs every candidate's date
+            found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(candidates)))
+            dated = {memory_id: epoch(created) for memory_id, created in found}
+        ranked = fuse(scores, dated=dated, window=window)
+        if lookup is not None:
+
+            def bonus(moment: float) -> float:
+                return DATE_BONUS if window is not None and window[0] <= moment < window[1] else 0.0
+
+            weight = SOURCE_WEIGHTS["semantic"]
+            ranked = in_conversation(
+                session, ranked, scope=scope, lookup=lookup, semantic_weight=weight, bonus=bonus, when=when
+            )
+        seen: set[str] = set()
+        chosen: list[tuple[object, float]] = []
+        step = 2 * limit
+        for start in range(0, len(ranked), step):
+            chunk = ranked[start : start + step]
+            query = select(*columns).where(col(Memory.id).in_([memory_id for memory_id, _ in chunk]))
+            rows = {row.id: row for row in session.exec(query)}
+            for memory_id, score in chunk:
+                row = rows.get(memory_id)
+                if row is None or row.persona_id != scope.persona_id:  # gone from SQL, or (defensively) not ours
+                    continue
+                key = " ".join(row.text.split())[:DEDUP_PREFIX].lower()
+                if key not in seen:
+                    seen.add(key)
+                    chosen.append((row, score))
+            if len(chosen) >= limit:
+                break
+        chosen = chosen[:limit]
+        speakers = speakers_of(session, [row for row, _ in chosen]) if chosen else {}
+    recalled = []
+    for row, score in chosen:
+        sources = {name: found[row.id] for name, found in scores.items() if row.id in found}
+        text = row.text if len(row.text) <= SNIPPET_CHARS else row.text[: SNIPPET_CHARS - 1] + "…"
+        recalled.append(
+            RecalledMemory(
+                row.id, text, row.kind, f"{row.created_at:%Y-%m-%d}", round(score, 5), sources, speakers[row.id]
+            )
+        )
+    return recalled

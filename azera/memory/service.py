@@ -20,14 +20,14 @@ from sqlmodel import Session, col, select
 
 from azera.config import get_settings
 from azera.db.engine import session_scope
-from azera.db.models import Memory, epoch, utcnow
+from azera.db.models import Memory, utcnow
 from azera.db.rows import require
 from azera.errors import ServiceError
-from azera.memory.dates import recall_window
+from azera.memory.dates import asks_when, recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
-from azera.memory.indexing import answered_memories, indexed_forms, speakers_of, waiting_count
+from azera.memory.indexing import answered_memories, indexed_forms, waiting_count
 from azera.memory.lexical import LexicalStore
-from azera.memory.recall import RecalledMemory, fuse
+from azera.memory.recall import RecalledMemory, assemble
 from azera.memory.records import Hit, SearchScope
 from azera.memory.semantic import SemanticStore
 from azera.memory.working import EMBEDDING_TTL, WorkingMemory
@@ -41,8 +41,6 @@ TIERS = ("working", "long_term", "personal_log", "archive")
 SEMANTIC_TOP, LEXICAL_TOP, CHATS_TOP = 50, 50, 5  # candidates per source, scored together before the cut
 WINDOW_TOP = 20  # extra candidates from the time a question names
 MIN_SIMILARITY = 0.2  # a candidate only semantic search found must be at least this close
-DEDUP_PREFIX = 100
-SNIPPET_CHARS = 400
 RECALL_LIMIT = 8
 INDEX_BATCH = 512  # memories per indexing call (one embedding call, one upsert per index)
 MAX_MEMORY_CHARS = 20_000
@@ -268,13 +266,15 @@ class MemoryService:
         limit: int = RECALL_LIMIT,
         sources: tuple[str, ...] = ("semantic", "lexical"),
         min_similarity: float = MIN_SIMILARITY,
+        context: bool = True,
     ) -> list[RecalledMemory]:
         """Hybrid recall for one user message (blocking; call from a thread).
 
         Candidates: semantic top-50, lexical top-50 (and, when asked for, lexical chat messages top-5: on
         LoCoMo they added nothing), and, when the question names a time, the best 20 of each from then;
         every candidate is scored by every source (the cosine of a word-search find is looked up) and fused
-        (``fuse``). Only ``persona_id``'s memories, never the current
+        (``fuse``), then judged with the conversation around each (``context.in_conversation``; ``context``
+        False skips that, for the benchmark's ablation). Only ``persona_id``'s memories, never the current
         chat, nothing younger than ``AZERA_MEMORY_MIN_AGE_SECONDS``; deduplicated on the first 100 characters;
         snippets cut to 400 characters.
         """
@@ -289,6 +289,7 @@ class MemoryService:
         if window is not None:
             scopes.append(dataclasses.replace(scope, after=window[0], before=min(window[1], scope.before or window[1])))
         scores: dict[str, dict[str, float]] = {}
+        vector: list[np.ndarray] = []  # the question's, once semantic search has embedded it
         try:
             if "lexical" in sources:
                 scores["lexical"] = self._lexical("memories", query, scopes)
@@ -299,10 +300,21 @@ class MemoryService:
             log.warning("lexical recall unavailable: %s", error)
         try:
             if "semantic" in sources:
-                scores["semantic"] = self._semantic(query, scopes, scores, min_similarity)
+                scores["semantic"] = self._semantic(query, scopes, scores, min_similarity, vector)
         except (EmbeddingError, Exception) as error:
             log.warning("semantic recall unavailable: %s", error)
-        return self._assemble(scores, persona_id, limit, window)
+
+        def lookup(ids: list[str]) -> dict[str, float]:
+            """The cosine of memories no search found (inside the scope), when semantic search works."""
+            if not vector or not ids:
+                return {}
+            try:
+                return {hit.id: hit.score for hit in self.semantic.search(vector[0], scope, len(ids), ids=ids)}
+            except Exception as error:
+                log.warning("semantic look-up unavailable: %s", error)
+                return {}
+
+        return assemble(scores, scope, limit, window, lookup=lookup if context else None, when=asks_when(query))
 
     def _lexical(self, index: str, query: str, scopes: list[SearchScope]) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -312,9 +324,15 @@ class MemoryService:
         return found
 
     def _semantic(
-        self, query: str, scopes: list[SearchScope], scores: dict[str, dict[str, float]], min_similarity: float
+        self,
+        query: str,
+        scopes: list[SearchScope],
+        scores: dict[str, dict[str, float]],
+        min_similarity: float,
+        keep: list[np.ndarray],
     ) -> dict[str, float]:
         vector = self.embed([query])[0]
+        keep.append(vector)
         found: dict[str, float] = {}
         for n, scope in enumerate(scopes):
             for hit in self.semantic.search(vector, scope, SEMANTIC_TOP if n == 0 else WINDOW_TOP):
@@ -335,48 +353,3 @@ class MemoryService:
             query = select(Memory.message_id, Memory.id).where(col(Memory.message_id).in_([h.id for h in hits]))
             by_message = {message_id: memory_id for message_id, memory_id in session.exec(query).all()}
         return [Hit(by_message[h.id], h.score) for h in hits if h.id in by_message]
-
-    @staticmethod
-    def _assemble(
-        scores: dict[str, dict[str, float]], persona_id: str, limit: int, window: tuple[float, float] | None
-    ) -> list[RecalledMemory]:
-        """Fuse, then read from SQL only the best rows (a few more than ``limit``, for duplicates and gone rows)."""
-        candidates = list({i for found in scores.values() for i in found})
-        if not candidates:
-            return []
-        columns = (Memory.id, Memory.text, Memory.kind, Memory.persona_id, Memory.message_id, Memory.created_at)
-        with session_scope() as session:
-            dated = {}
-            if window is not None:  # the date bonus needs every candidate's date
-                found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(candidates)))
-                dated = {memory_id: epoch(created) for memory_id, created in found}
-            ranked = fuse(scores, dated=dated, window=window)
-            seen: set[str] = set()
-            chosen: list[tuple[object, float]] = []
-            step = 2 * limit
-            for start in range(0, len(ranked), step):
-                chunk = ranked[start : start + step]
-                query = select(*columns).where(col(Memory.id).in_([memory_id for memory_id, _ in chunk]))
-                rows = {row.id: row for row in session.exec(query)}
-                for memory_id, score in chunk:
-                    row = rows.get(memory_id)
-                    if row is None or row.persona_id != persona_id:  # gone from SQL, or (defensively) not ours
-                        continue
-                    key = " ".join(row.text.split())[:DEDUP_PREFIX].lower()
-                    if key not in seen:
-                        seen.add(key)
-                        chosen.append((row, score))
-                if len(chosen) >= limit:
-                    break
-            chosen = chosen[:limit]
-            speakers = speakers_of(session, [row for row, _ in chosen]) if chosen else {}
-        recalled = []
-        for row, score in chosen:
-            sources = {name: found[row.id] for name, found in scores.items() if row.id in found}
-            text = row.text if len(row.text) <= SNIPPET_CHARS else row.text[: SNIPPET_CHARS - 1] + "…"
-            recalled.append(
-                RecalledMemory(
-                    row.id, text, row.kind, f"{row.created_at:%Y-%m-%d}", round(score, 5), sources, speakers[row.id]
-                )
-            )
-        return recalled
