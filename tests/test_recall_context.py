@@ -87,6 +87,8 @@ def test_an_answer_is_recalled_with_the_question_it_answers(service: MemoryServi
     plain = service.retrieve(query, persona_id="azera", chat_id="new", limit=8, context=False)
     staged = service.retrieve(query, persona_id="azera", chat_id="new", limit=8)
     assert rank(staged, answer) <= 3, [m.text for m in staged]
+    why = next(m.context for m in staged if m.id == answer)
+    assert why["answer"] > 0 and "chat" in why, why  # the page says it was recalled as an answer
     assert rank(staged, answer) < rank(plain, answer), ([m.text for m in plain], [m.text for m in staged])
 
 

@@ -114,4 +114,9 @@ class RecalledOut(BaseModel):
     created_at: str
     speaker: str
     score: float
-    sources: dict[str, float]
+    sources: dict[str, float] = Field(description="each search's own score: semantic (cosine), lexical (bm25)")
+    context: dict[str, float] = Field(
+        default_factory=dict,
+        description="what the conversation around it added: answer (a share of the question it answers), "
+        "chat (a share of its chat's best), turn (length, question mark, saying when)",
+    )

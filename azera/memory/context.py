@@ -93,14 +93,16 @@ def in_conversation(
     semantic_weight: float,
     bonus: Callable[[float], float],
     when: bool = False,
-) -> list[tuple[str, float]]:
+) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
     """Re-rank ``fused`` (memory id, fused score) with the conversation around each memory, best first.
 
     ``lookup(ids)`` gives the cosine of memories no search found (the replies); ``bonus(epoch)`` their
     date bonus, as ``fuse`` gave the others. ``when``: the question asks for a time (``dates.asks_when``).
+    Also returns what the stage added to each memory (``answer``, ``chat``, ``turn``; ``semantic`` for a
+    reply no search found), which the page shows as why a memory was recalled.
     """
     if not fused:
-        return []
+        return [], {}
     scores = dict(fused)
     rows = session.exec(
         select(Memory.id, Memory.chat_id, Memory.message_id, Memory.text).where(col(Memory.id).in_(list(scores)))
@@ -114,24 +116,27 @@ def in_conversation(
             questions[message_id] = memory_id
     followed = set(sorted(questions.values(), key=lambda i: scores[i], reverse=True)[:QUESTIONS_FOLLOWED])
     replies = _replies(session, questions, scope)
+    parts: dict[str, dict[str, float]] = {}
     new = [reply for reply in replies if reply[0] not in scores and reply[3] in followed]
     if new:
         cosines = lookup([reply[0] for reply in new])
         for memory_id, chat_id, text, _, created in new:
             scores[memory_id] = semantic_weight * cosines.get(memory_id, 0.0) + bonus(created)
             chat_of[memory_id], text_of[memory_id] = chat_id, text
+            parts[memory_id] = {"semantic": cosines.get(memory_id, 0.0)}
     base = dict(scores)
     for memory_id, _, _, question, _ in replies:
         if memory_id in scores:
             scores[memory_id] += ANSWER_SHARE * base[question]
+            parts.setdefault(memory_id, {})["answer"] = ANSWER_SHARE * base[question]
     best_in_chat: dict[str, float] = {}
     for memory_id, score in scores.items():
         chat = chat_of.get(memory_id) or memory_id  # a memory from no chat is its own group
         best_in_chat[chat] = max(best_in_chat.get(chat, score), score)
-    ranked = {
-        memory_id: score
-        + CHAT_SHARE * best_in_chat[chat_of.get(memory_id) or memory_id]
-        + _prior(text_of.get(memory_id, ""), when)
-        for memory_id, score in scores.items()
-    }
-    return sorted(ranked.items(), key=lambda item: item[1], reverse=True)
+    ranked = {}
+    for memory_id, score in scores.items():
+        added = parts.setdefault(memory_id, {})
+        added["chat"] = CHAT_SHARE * best_in_chat[chat_of.get(memory_id) or memory_id]
+        added["turn"] = _prior(text_of.get(memory_id, ""), when)
+        ranked[memory_id] = score + added["chat"] + added["turn"]
+    return sorted(ranked.items(), key=lambda item: item[1], reverse=True), parts

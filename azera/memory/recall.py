@@ -30,8 +30,11 @@ class RecalledMemory:
     kind: str
     created_at: str
     score: float
-    sources: dict[str, float]
+    sources: dict[str, float]  # each search's own score (semantic: cosine, lexical: bm25)
     speaker: str = ""
+    # What the conversation stage added: ``answer`` (a share of the question it answers), ``chat`` (a share
+    # of its chat's best), ``turn`` (length, "?", saying when); ``semantic`` for a reply no search found.
+    context: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def fuse(
@@ -104,13 +107,14 @@ def assemble(
             found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(candidates)))
             dated = {memory_id: epoch(created) for memory_id, created in found}
         ranked = fuse(scores, dated=dated, window=window)
+        added: dict[str, dict[str, float]] = {}
         if lookup is not None:
 
             def bonus(moment: float) -> float:
                 return DATE_BONUS if window is not None and window[0] <= moment < window[1] else 0.0
 
             weight = SOURCE_WEIGHTS["semantic"]
-            ranked = in_conversation(
+            ranked, added = in_conversation(
                 session, ranked, scope=scope, lookup=lookup, semantic_weight=weight, bonus=bonus, when=when
             )
         seen: set[str] = set()
@@ -135,10 +139,18 @@ def assemble(
     recalled = []
     for row, score in chosen:
         sources = {name: found[row.id] for name, found in scores.items() if row.id in found}
+
         text = row.text if len(row.text) <= SNIPPET_CHARS else row.text[: SNIPPET_CHARS - 1] + "…"
         recalled.append(
             RecalledMemory(
-                row.id, text, row.kind, f"{row.created_at:%Y-%m-%d}", round(score, 5), sources, speakers[row.id]
+                row.id,
+                text,
+                row.kind,
+                f"{row.created_at:%Y-%m-%d}",
+                round(score, 5),
+                sources,
+                speakers[row.id],
+                {name: round(value, 4) for name, value in added.get(row.id, {}).items() if value},
             )
         )
     return recalled

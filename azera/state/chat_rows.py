@@ -43,7 +43,8 @@ def recall_rows(recalled: list[dict]) -> list[RecallRow]:
     """What a reply was given, with each memory's fused and per-source scores."""
     rows = []
     for item in recalled:
-        sources = ", ".join(f"{name} {score:.3g}" for name, score in item.get("sources", {}).items())
+        parts = {**item.get("sources", {}), **{f"+{k}": v for k, v in item.get("context", {}).items()}}
+        sources = ", ".join(f"{name} {score:.3g}" for name, score in parts.items())
         why = f"fused {item.get('score', 0):.4f} ({sources})"
         rows.append(RecallRow(text=item["text"], kind=item["kind"], created_at=item["created_at"], why=why))
     return rows
