@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from azera.db.models import Chat, ChatMessage, Memory, Persona
-from azera.memory.records import IndexedMemory
+from azera.memory.records import Hit, IndexedMemory
 
 CONTEXT_CHARS = 300  # of each neighbouring turn
 
@@ -113,6 +113,15 @@ def answered_memories(session: Session, memory_ids: list[str]) -> list[str]:
     )
     own = set(memory_ids)
     return [memory_id for memory_id in found if memory_id not in own]
+
+
+def memories_of_messages(session: Session, hits: list[Hit]) -> list[Hit]:
+    """Chat-message search hits as the hits of those messages' memories (a message without one is dropped)."""
+    if not hits:
+        return []
+    query = select(Memory.message_id, Memory.id).where(col(Memory.message_id).in_([h.id for h in hits]))
+    by_message = {message_id: memory_id for message_id, memory_id in session.exec(query).all()}
+    return [Hit(by_message[h.id], h.score) for h in hits if h.id in by_message]
 
 
 def waiting_count(session: Session) -> int:

@@ -25,10 +25,10 @@ from azera.db.rows import require
 from azera.errors import ServiceError
 from azera.memory.dates import asks_when, recall_window
 from azera.memory.embedder import Embedder, EmbeddingError
-from azera.memory.indexing import answered_memories, indexed_forms, waiting_count
+from azera.memory.indexing import answered_memories, indexed_forms, memories_of_messages, waiting_count
 from azera.memory.lexical import LexicalStore
 from azera.memory.recall import RecalledMemory, assemble
-from azera.memory.records import Hit, SearchScope
+from azera.memory.records import SearchScope
 from azera.memory.semantic import SemanticStore
 from azera.memory.working import EMBEDDING_TTL, WorkingMemory
 
@@ -295,7 +295,8 @@ class MemoryService:
                 scores["lexical"] = self._lexical("memories", query, scopes)
             if "chats" in sources:
                 found = self.lexical.search("chats", query, scope, CHATS_TOP)
-                scores["chats"] = {h.id: h.score for h in self._memories_of_messages(found)}
+                with session_scope() as session:
+                    scores["chats"] = {h.id: h.score for h in memories_of_messages(session, found)}
         except Exception as error:
             log.warning("lexical recall unavailable: %s", error)
         try:
@@ -344,12 +345,3 @@ class MemoryService:
             for hit in self.semantic.search(vector, scopes[0], len(missing), ids=missing):
                 found[hit.id] = hit.score
         return {i: score for i, score in found.items() if score >= min_similarity or i in worded}
-
-    @staticmethod
-    def _memories_of_messages(hits: list[Hit]) -> list[Hit]:
-        if not hits:
-            return []
-        with session_scope() as session:
-            query = select(Memory.message_id, Memory.id).where(col(Memory.message_id).in_([h.id for h in hits]))
-            by_message = {message_id: memory_id for message_id, memory_id in session.exec(query).all()}
-        return [Hit(by_message[h.id], h.score) for h in hits if h.id in by_message]
