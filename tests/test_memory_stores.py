@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from azera.memory.lexical import FtsLexicalStore, match_expression
+from azera.memory.lexical import FtsLexicalStore
 from azera.memory.records import IndexedMemory, SearchScope
 from azera.memory.semantic import EdgeSemanticStore, QdrantClientStore
+from azera.memory.words import match_expression
 from azera.memory.working import LocalTTLStore, RedisStore
 from tests.redis_server import redis_available, running_redis
 

@@ -11,8 +11,8 @@ from typing import Literal
 from sqlmodel import Session
 
 from azera.db.models import Dream, JournalEntry
-from azera.memory.lexical import STOPWORDS
 from azera.memory.service import MAX_MEMORY_CHARS, MemoryService
+from azera.memory.words import STOPWORDS
 
 MIN_CHARS = 40
 
