@@ -7,7 +7,8 @@ import argparse
 from azera.cli.admin import cmd_backup, cmd_export, cmd_import, cmd_owner, cmd_token
 from azera.cli.app import cmd_doctor, cmd_migrate, cmd_run
 from azera.cli.bench import cmd_bench
-from azera.cli.data import cmd_chat, cmd_memory, cmd_mind, cmd_models, cmd_personas, cmd_write_now
+from azera.cli.data import cmd_chat, cmd_mind, cmd_models, cmd_personas, cmd_write_now
+from azera.cli.memory import cmd_memory
 from azera.cli.voice import cmd_say
 
 
