@@ -32,10 +32,10 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
-from sqlmodel import Session, select
 from sse_starlette.sse import EventSourceResponse
 
 from azera.api.chats import _streaming, busy
+from azera.api.v1_chats import chat_for, history_key, set_key
 from azera.api.v1_shapes import (
     Choice,
     Completion,
@@ -49,81 +49,18 @@ from azera.api.v1_shapes import (
 )
 from azera.conversation.replies import ReplyEvent, generate_reply
 from azera.db.engine import in_db
-from azera.db.models import Chat
 from azera.errors import NotFoundError, ServiceError, TooLongError
 from azera.llm.base import BackendError, ChatTurn
 from azera.llm.prompt import PER_MESSAGE_OVERHEAD
 from azera.llm.sampling import resolve
 from azera.runtime import runtime
 from azera.services import chats
-from azera.services import messages as message_service
 from azera.services.personas import list_personas
 
 log = logging.getLogger(__name__)
 RAW = "raw/"
 MAX_MESSAGES = 500  # a request's messages (a longer history is refused, not silently cut)
 MAX_STOP = 4  # stop strings, as OpenAI allows
-
-
-# ---- which chat ------------------------------------------------------------------------------------------
-def _digest(persona_id: str, turns: list[tuple[str, str]]) -> str:
-    data = json.dumps([persona_id, turns], ensure_ascii=False, separators=(",", ":"))
-    return "history:" + hashlib.sha256(data.encode()).hexdigest()
-
-
-def _user_key(persona_id: str, user: str) -> str:
-    return "user:" + hashlib.sha256(f"{persona_id}\x00{user}".encode()).hexdigest()
-
-
-def _copy_history(session: Session, chat: Chat, turns: list[tuple[str, str]]) -> None:
-    """A new chat gets the client's earlier messages, so the persona sees the conversation it joins."""
-    parent: str | None = None
-    for role, text in turns:
-        if not text.strip():
-            continue
-        if role == "user":
-            parent = message_service.add_user_message(session, chat.id, text[: message_service.MAX_MESSAGE_CHARS]).id
-        elif parent is not None:
-            reply = message_service.start_reply(session, chat.id, parent, "")
-            parent = message_service.save_reply(session, reply.id, content=text, thinking="", status="complete").id
-            chat.active_leaf_id = parent
-            session.add(chat)
-
-
-def _chat_for(
-    session: Session, persona_id: str, header: str, user: str, earlier: list[tuple[str, str]]
-) -> tuple[str, str | None, bool]:
-    """The chat to continue (made when needed), its history key after the reply (or None), whether it is new."""
-    if header:
-        chat = session.get(Chat, header)
-        if chat is None or chat.ai_persona_id != persona_id:
-            raise OpenAIError(404, f"No chat '{header[:40]}' of {persona_id} (X-Azera-Chat)", code="chat_not_found")
-        return chat.id, None, False
-    key = _user_key(persona_id, user) if user else _digest(persona_id, earlier) if earlier else None
-    if key is not None:
-        found = session.exec(select(Chat).where(Chat.client_key == key)).first()
-        if found is not None:
-            return found.id, None if user else key, False
-    title = f"API: {user[:40]}" if user else "API chat"
-    chat = chats.create_chat(session, ai_persona_id=persona_id, title=title)
-    if user:
-        chat.client_key = key
-        session.add(chat)
-    elif earlier:
-        _copy_history(session, chat, earlier)
-    return chat.id, None if user else "", True
-
-
-def _set_key(session: Session, chat_id: str, key: str) -> None:
-    other = session.exec(select(Chat).where(Chat.client_key == key, Chat.id != chat_id)).first()
-    if other is not None:  # the same conversation went on elsewhere: the newest chat holds it
-        other.client_key = None
-        session.add(other)
-        session.flush()
-    chat = session.get(Chat, chat_id)
-    if chat is not None:
-        chat.client_key = key
-        session.add(chat)
 
 
 # ---- the models ------------------------------------------------------------------------------------------
@@ -197,9 +134,7 @@ async def _persona_pieces(
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise OpenAIError(400, "The last message must be the user's, with text", code="invalid_messages")
     earlier, last = turns[:-1], turns[-1][1]
-    chat_id, key, made = await in_db(
-        lambda session: _chat_for(session, persona_id, header, request.user or "", earlier)
-    )
+    chat_id, key, made = await in_db(lambda session: chat_for(session, persona_id, header, request.user or "", earlier))
     if busy(chat_id):
         raise OpenAIError(409, "A reply is still being written in this chat: wait or stop it", code="chat_busy")
     _streaming.add(chat_id)
@@ -230,7 +165,7 @@ async def _persona_pieces(
             return
         if key is not None:
             history = [*earlier, ("user", last), ("assistant", answer.content)]
-            await in_db(lambda session: _set_key(session, chat_id, _digest(persona_id, history)))
+            await in_db(lambda session: set_key(session, chat_id, history_key(persona_id, history)))
     finally:
         _streaming.discard(chat_id)
 
