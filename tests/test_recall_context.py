@@ -15,6 +15,7 @@ from azera.memory.service import MemoryService
 from azera.memory.working import LocalTTLStore
 from azera.services.chats import create_chat
 from azera.services.messages import add_user_message, save_reply, start_reply
+from tests.postgres import find_bin_dir, running_postgres
 from tests.test_memory_service import remember
 
 HOUR = timedelta(hours=1)
@@ -121,3 +122,32 @@ def test_a_reply_outside_the_scope_never_joins(service: MemoryService, case: str
     assert answer not in [m.id for m in recalled]
     if case != "in the current chat":
         assert rank(recalled, question) <= 2  # the question itself is still recalled
+
+
+@pytest.mark.skipif(find_bin_dir() is None, reason="PostgreSQL is not installed (apt-get install postgresql)")
+def test_the_conversation_stage_on_postgresql(monkeypatch: pytest.MonkeyPatch, minilm: OnnxMiniLM) -> None:
+    """The stage's look-ups (replies by parent message, scope checks on their rows) on the real server."""
+    from azera.db import engine as db_engine
+    from azera.services.startup import prepare
+
+    with running_postgres() as url:
+        monkeypatch.setenv("AZERA_DATABASE_URL", url)
+        get_settings.cache_clear()
+        prepare()
+        data = get_settings().data_dir
+        service = MemoryService(
+            embedder=minilm,
+            semantic=EdgeSemanticStore(data / "semantic-pg", minilm.dimension),
+            lexical=FtsLexicalStore(data / "lexical-pg.db"),
+            working=LocalTTLStore(),
+        )
+        for text in ("A puppy at the shelter had a funny crooked ear.", "We saw a puppy show on TV."):
+            remember(service, text, age_s=7200)
+        _, _, answer = exchange(service, "How is the new puppy settling in?", "The little one is doing great.")
+        _, _, fresh = exchange(
+            service, "Is the puppy sleeping well?", "Yes, all night long now.", answer_age=timedelta(seconds=5)
+        )
+        recalled = service.retrieve("How is the puppy adjusting?", persona_id="azera", chat_id="new")
+        assert next(m.context for m in recalled if m.id == answer)["answer"] > 0, [m.text for m in recalled]
+        assert fresh not in [m.id for m in recalled]
+        db_engine.get_engine().dispose()
