@@ -6,7 +6,8 @@ import reflex as rx
 
 from azera.components.dialogs import confirm_delete
 from azera.components.shell import page_header, shell
-from azera.state.memories import DocumentRow, MemoriesState, MemoryRow
+from azera.state.memories import MemoriesState
+from azera.state.memory_rows import DocumentRow, MemoryRow
 
 UPLOAD_ID = "knowledge-upload"
 

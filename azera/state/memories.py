@@ -10,7 +10,6 @@ import asyncio
 import shutil
 import uuid
 from pathlib import Path
-from typing import TypedDict
 
 import reflex as rx
 from sqlmodel import Session
@@ -24,30 +23,10 @@ from azera.memory.service import KINDS, MAX_MEMORY_CHARS, TIERS
 from azera.runtime import runtime
 from azera.services.personas import list_personas
 from azera.state import inputs
+from azera.state.memory_rows import DocumentRow, MemoryRow, document_rows, memory_rows
 
 ALL = "all"
 _staged: dict[str, list[Path]] = {}  # browser session (client token) → files staged for it, server-held
-
-
-class MemoryRow(TypedDict):
-    """One memory in the browser."""
-
-    id: str
-    text: str
-    kind: str
-    tier: str
-    persona: str
-    created: str
-    indexed: bool
-
-
-class DocumentRow(TypedDict):
-    """One knowledge-base document."""
-
-    name: str
-    chunks: int
-    created: str
-    indexing: str  # '' when every chunk is indexed
 
 
 def _stage(folder: Path, name: str, data: bytes) -> None:
@@ -120,27 +99,7 @@ class MemoriesState(rx.State):
 
         memories, self.personas, docs, (self.waiting, self.total) = await in_db(read)
         self.index_problem = runtime().indexer.problem
-        self.rows = [
-            MemoryRow(
-                id=m.id,
-                text=m.text,
-                kind=m.kind,
-                tier=m.tier,
-                persona=m.persona_id,
-                created=f"{m.created_at:%Y-%m-%d %H:%M}",
-                indexed=m.indexed_at is not None,
-            )
-            for m in memories
-        ]
-        self.kb_documents = [
-            DocumentRow(
-                name=d.name,
-                chunks=d.chunks,
-                created=d.created_at,
-                indexing="" if d.indexed >= d.chunks else f"{d.indexed:,} of {d.chunks:,} indexed, finishing by itself",
-            )
-            for d in docs
-        ]
+        self.rows, self.kb_documents = memory_rows(memories), document_rows(docs)
 
     async def _apply(self, name: str, value: str):
         setattr(self, name, value)
