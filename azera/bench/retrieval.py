@@ -8,6 +8,7 @@ alone is the embedder's own rate on the same texts in the same run, the ceiling 
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from datetime import timedelta
@@ -136,15 +137,10 @@ def _recall(service, queries: int, rng: random.Random) -> dict[str, object]:
         times["lexical"].append((now := clock()) - begin)
         semantic = {h.id: h.score for h in service.semantic.search(vector, scope, SEMANTIC_TOP)}
         times["semantic"].append((begin := clock()) - now)
-        missing = [i for i in lexical if i not in semantic]
-        if missing:
-            semantic.update((h.id, h.score) for h in service.semantic.search(vector, scope, len(missing), ids=missing))
+        semantic.update(service.cosines(vector, scope, [i for i in lexical if i not in semantic]))
         times["cosines_of_word_finds"].append((now := clock()) - begin)
         scores = {"lexical": lexical, "semantic": {i: s for i, s in semantic.items() if s >= MIN_SIMILARITY}}
-
-        def lookup(ids: list[str], vector=vector, scope=scope) -> dict[str, float]:
-            return {h.id: h.score for h in service.semantic.search(vector, scope, len(ids), ids=ids)}
-
+        lookup = functools.partial(service.cosines, vector, scope)
         assemble(scores, scope, 8, recall_window(question), lookup=lookup, when=asks_when(question))
         times["sql_and_fusion"].append(clock() - now)
     return {

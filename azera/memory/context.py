@@ -20,8 +20,10 @@ they only reorder candidates both sources already found, plus the replies to the
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -37,11 +39,23 @@ LENGTH_CAP = 40
 WHEN_BONUS = 0.3
 QUESTIONS_FOLLOWED = 30  # the best-scored questions whose replies join the candidates
 
+log = logging.getLogger(__name__)
 Lookup = Callable[[list[str]], dict[str, float]]
+# What recall reads of every candidate, once (``recall.assemble``). Dates are left out: parsing a hundred
+# datetimes cost more than the rest of the stage (``dated`` reads them when a question names a time).
+COLUMNS = (Memory.id, Memory.text, Memory.kind, Memory.persona_id, Memory.chat_id, Memory.message_id)
+SCOPE_COLUMNS = (Memory.tier, Memory.created_at, Memory.indexed_at)  # a reply's, to check it against the scope
 
 
-def _asks(text: str) -> bool:
-    return "?" in text
+def read_rows(session: Session, memory_ids: list[str]) -> dict[str, Any]:
+    """Memory id → its row (``COLUMNS``); memories gone from SQL are absent."""
+    return {row.id: row for row in session.exec(select(*COLUMNS).where(col(Memory.id).in_(memory_ids)))}
+
+
+def made_at(session: Session, memory_ids: list[str]) -> dict[str, float]:
+    """Memory id → when it was made (epoch seconds)."""
+    found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(memory_ids)))
+    return {memory_id: epoch(created) for memory_id, created in found}
 
 
 def _prior(text: str, when: bool) -> float:
@@ -50,43 +64,37 @@ def _prior(text: str, when: bool) -> float:
     return prior + (WHEN_BONUS if when and says_when(text) else 0.0)
 
 
-def _replies(session: Session, questions: dict[str, str], scope: SearchScope) -> list[tuple[str, str, str, str, float]]:
-    """(reply memory id, chat, text, the question's memory id, when) for the messages answering ``questions``.
+def _replies(session: Session, questions: dict[str, str], scope: SearchScope) -> list[tuple[Any, str]]:
+    """(reply row, the question's memory id) for the indexed memories answering ``questions`` inside ``scope``.
 
-    ``questions``: message id → memory id. Only replies ``scope`` allows (persona, not the current chat,
-    old enough, indexed) are read: a reply joins the candidates as if a search had found it.
+    ``questions``: message id → memory id. Two indexed look-ups (children by parent, memories by message
+    id): one join, or the scope's columns in the WHERE, let SQLite walk the persona's rows instead.
     """
     if not questions:
         return []
-    # Two indexed look-ups (children by parent, memories by message); one join let SQLite scan memories.
     children = select(ChatMessage.id, ChatMessage.parent_id).where(col(ChatMessage.parent_id).in_(list(questions)))
     answering = {message_id: parent_id for message_id, parent_id in session.exec(children)}
     if not answering:
         return []
-    # Only by message id (its index): with the scope's columns in the WHERE, SQLite walked the persona's rows.
-    columns = (Memory.id, Memory.chat_id, Memory.text, Memory.message_id, Memory.created_at, Memory.persona_id)
-    more = (Memory.kind, Memory.tier, Memory.indexed_at)
-    before = scope.before if scope.before is not None else math.inf
-    replies = []
-    for memory_id, chat_id, text, message_id, created, persona_id, kind, tier, indexed_at in session.exec(
-        select(*columns, *more).where(col(Memory.message_id).in_(list(answering)))
-    ):
-        allowed = (
-            persona_id == scope.persona_id
-            and indexed_at is not None
-            and (not scope.exclude_chat_id or chat_id != scope.exclude_chat_id)
-            and epoch(created) < before
-            and (not scope.kinds or kind in scope.kinds)
-            and (not scope.tiers or tier in scope.tiers)
+    found = session.exec(select(*COLUMNS, *SCOPE_COLUMNS).where(col(Memory.message_id).in_(list(answering))))
+    return [
+        (row, questions[answering[row.message_id]])
+        for row in found
+        if row.indexed_at is not None
+        and scope.allows(
+            persona_id=row.persona_id,
+            chat_id=row.chat_id or "",
+            created_at=epoch(row.created_at),
+            kind=row.kind,
+            tier=row.tier,
         )
-        if allowed:
-            replies.append((memory_id, chat_id or "", text, questions[answering[message_id]], epoch(created)))
-    return replies
+    ]
 
 
 def in_conversation(
     session: Session,
     fused: list[tuple[str, float]],
+    rows: dict[str, Any],
     *,
     scope: SearchScope,
     lookup: Lookup,
@@ -96,47 +104,44 @@ def in_conversation(
 ) -> tuple[list[tuple[str, float]], dict[str, dict[str, float]]]:
     """Re-rank ``fused`` (memory id, fused score) with the conversation around each memory, best first.
 
-    ``lookup(ids)`` gives the cosine of memories no search found (the replies); ``bonus(epoch)`` their
-    date bonus, as ``fuse`` gave the others. ``when``: the question asks for a time (``dates.asks_when``).
+    ``rows``: the candidates' rows (``read_rows``); the replies that join are added to it. ``lookup(ids)``
+    gives the cosine of memories no search found (the replies); ``bonus(epoch)`` their date bonus, as
+    ``fuse`` gave the others. ``when``: the question asks for a time (``dates.asks_when``).
     Also returns what the stage added to each memory (``answer``, ``chat``, ``turn``; ``semantic`` for a
     reply no search found), which the page shows as why a memory was recalled.
     """
-    if not fused:
-        return [], {}
-    scores = dict(fused)
-    rows = session.exec(
-        select(Memory.id, Memory.chat_id, Memory.message_id, Memory.text).where(col(Memory.id).in_(list(scores)))
-    )
-    chat_of: dict[str, str] = {}
-    text_of: dict[str, str] = {}
-    questions: dict[str, str] = {}  # message id → memory id
-    for memory_id, chat_id, message_id, text in rows:
-        chat_of[memory_id], text_of[memory_id] = chat_id or "", text
-        if message_id and _asks(text):
-            questions[message_id] = memory_id
+    scores = {memory_id: score for memory_id, score in fused if memory_id in rows}
+    questions = {rows[i].message_id: i for i in scores if rows[i].message_id and "?" in rows[i].text}
     followed = set(sorted(questions.values(), key=lambda i: scores[i], reverse=True)[:QUESTIONS_FOLLOWED])
     replies = _replies(session, questions, scope)
     parts: dict[str, dict[str, float]] = {}
-    new = [reply for reply in replies if reply[0] not in scores and reply[3] in followed]
+    new = [row for row, question in replies if row.id not in scores and question in followed]
     if new:
-        cosines = lookup([reply[0] for reply in new])
-        for memory_id, chat_id, text, _, created in new:
-            scores[memory_id] = semantic_weight * cosines.get(memory_id, 0.0) + bonus(created)
-            chat_of[memory_id], text_of[memory_id] = chat_id, text
-            parts[memory_id] = {"semantic": cosines.get(memory_id, 0.0)}
+        try:
+            cosines = lookup([row.id for row in new])
+        except Exception as error:  # the replies still join, by the words of their question
+            log.warning("semantic look-up unavailable: %s", error)
+            cosines = {}
+        for row in new:
+            rows[row.id] = row
+            scores[row.id] = semantic_weight * cosines.get(row.id, 0.0) + bonus(epoch(row.created_at))
+            parts[row.id] = {"semantic": cosines.get(row.id, 0.0)}
     base = dict(scores)
-    for memory_id, _, _, question, _ in replies:
-        if memory_id in scores:
-            scores[memory_id] += ANSWER_SHARE * base[question]
-            parts.setdefault(memory_id, {})["answer"] = ANSWER_SHARE * base[question]
+    for row, question in replies:
+        if row.id in scores:
+            scores[row.id] += ANSWER_SHARE * base[question]
+            parts.setdefault(row.id, {})["answer"] = ANSWER_SHARE * base[question]
+
+    def chat(memory_id: str) -> str:
+        return rows[memory_id].chat_id or memory_id  # a memory from no chat is its own group
+
     best_in_chat: dict[str, float] = {}
     for memory_id, score in scores.items():
-        chat = chat_of.get(memory_id) or memory_id  # a memory from no chat is its own group
-        best_in_chat[chat] = max(best_in_chat.get(chat, score), score)
+        best_in_chat[chat(memory_id)] = max(best_in_chat.get(chat(memory_id), score), score)
     ranked = {}
     for memory_id, score in scores.items():
         added = parts.setdefault(memory_id, {})
-        added["chat"] = CHAT_SHARE * best_in_chat[chat_of.get(memory_id) or memory_id]
-        added["turn"] = _prior(text_of.get(memory_id, ""), when)
+        added["chat"] = CHAT_SHARE * best_in_chat[chat(memory_id)]
+        added["turn"] = _prior(rows[memory_id].text, when)
         ranked[memory_id] = score + added["chat"] + added["turn"]
     return sorted(ranked.items(), key=lambda item: item[1], reverse=True), parts

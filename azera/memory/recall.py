@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-
-from sqlmodel import col, select
+from datetime import UTC, datetime
+from typing import Any
 
 from azera.db.engine import session_scope
-from azera.db.models import Memory, epoch
-from azera.memory.context import in_conversation
+from azera.memory.context import in_conversation, made_at, read_rows
 from azera.memory.indexing import speakers_of
 from azera.memory.records import SearchScope
 
@@ -90,23 +89,19 @@ def assemble(
     lookup: Callable[[list[str]], dict[str, float]] | None,
     when: bool = False,
 ) -> list[RecalledMemory]:
-    """Fuse, judge with the conversation around (unless ``lookup`` is None), then read the best rows.
+    """Fuse, judge with the conversation around (unless ``lookup`` is None), then keep the best ``limit``.
 
-    ``when``: the question asks for a time (``dates.asks_when``).
-
-    Only a few more rows than ``limit`` are read from SQL (for duplicates and gone rows); a row of
-    another persona is dropped (defensively: every source searched inside ``scope`` already).
+    ``when``: the question asks for a time (``dates.asks_when``). The candidates' rows are read from SQL
+    once (a few hundred at most) and serve the conversation stage and the result (their dates only when
+    the question names a time, and for the chosen); a row gone from SQL or of another persona is dropped
+    (defensively: every source searched inside ``scope``).
     """
     candidates = list({i for found in scores.values() for i in found})
     if not candidates:
         return []
-    columns = (Memory.id, Memory.text, Memory.kind, Memory.persona_id, Memory.message_id, Memory.created_at)
     with session_scope() as session:
-        dated = {}
-        if window is not None:  # the date bonus needs every candidate's date
-            found = session.exec(select(Memory.id, Memory.created_at).where(col(Memory.id).in_(candidates)))
-            dated = {memory_id: epoch(created) for memory_id, created in found}
-        ranked = fuse(scores, dated=dated, window=window)
+        rows = read_rows(session, candidates)
+        ranked = fuse(scores, dated=made_at(session, candidates) if window is not None else {}, window=window)
         added: dict[str, dict[str, float]] = {}
         if lookup is not None:
 
@@ -115,38 +110,32 @@ def assemble(
 
             weight = SOURCE_WEIGHTS["semantic"]
             ranked, added = in_conversation(
-                session, ranked, scope=scope, lookup=lookup, semantic_weight=weight, bonus=bonus, when=when
+                session, ranked, rows, scope=scope, lookup=lookup, semantic_weight=weight, bonus=bonus, when=when
             )
         seen: set[str] = set()
-        chosen: list[tuple[object, float]] = []
-        step = 2 * limit
-        for start in range(0, len(ranked), step):
-            chunk = ranked[start : start + step]
-            query = select(*columns).where(col(Memory.id).in_([memory_id for memory_id, _ in chunk]))
-            rows = {row.id: row for row in session.exec(query)}
-            for memory_id, score in chunk:
-                row = rows.get(memory_id)
-                if row is None or row.persona_id != scope.persona_id:  # gone from SQL, or (defensively) not ours
-                    continue
-                key = " ".join(row.text.split())[:DEDUP_PREFIX].lower()
-                if key not in seen:
-                    seen.add(key)
-                    chosen.append((row, score))
-            if len(chosen) >= limit:
-                break
-        chosen = chosen[:limit]
+        chosen: list[tuple[Any, float]] = []
+        for memory_id, score in ranked:
+            row = rows.get(memory_id)
+            if row is None or row.persona_id != scope.persona_id:
+                continue
+            key = " ".join(row.text.split())[:DEDUP_PREFIX].lower()
+            if key not in seen:
+                seen.add(key)
+                chosen.append((row, score))
+                if len(chosen) == limit:
+                    break
         speakers = speakers_of(session, [row for row, _ in chosen]) if chosen else {}
+        made = made_at(session, [row.id for row, _ in chosen]) if chosen else {}
     recalled = []
     for row, score in chosen:
         sources = {name: found[row.id] for name, found in scores.items() if row.id in found}
-
         text = row.text if len(row.text) <= SNIPPET_CHARS else row.text[: SNIPPET_CHARS - 1] + "…"
         recalled.append(
             RecalledMemory(
                 row.id,
                 text,
                 row.kind,
-                f"{row.created_at:%Y-%m-%d}",
+                f"{datetime.fromtimestamp(made[row.id], UTC):%Y-%m-%d}",
                 round(score, 5),
                 sources,
                 speakers[row.id],

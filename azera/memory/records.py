@@ -59,3 +59,14 @@ class SearchScope:
     after: float | None = None
     kinds: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
+
+    def allows(self, *, persona_id: str, chat_id: str, created_at: float, kind: str, tier: str) -> bool:
+        """Whether a memory read from SQL (not found by a search, which filters itself) is inside the scope."""
+        return (
+            persona_id == self.persona_id
+            and not (self.exclude_chat_id and chat_id == self.exclude_chat_id)
+            and (self.before is None or created_at < self.before)
+            and (self.after is None or created_at >= self.after)
+            and (not self.kinds or kind in self.kinds)
+            and (not self.tiers or tier in self.tiers)
+        )

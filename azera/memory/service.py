@@ -8,6 +8,7 @@ next ``index_pending`` or ``reindex``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import time
@@ -305,17 +306,14 @@ class MemoryService:
         except (EmbeddingError, Exception) as error:
             log.warning("semantic recall unavailable: %s", error)
 
-        def lookup(ids: list[str]) -> dict[str, float]:
-            """The cosine of memories no search found (inside the scope), when semantic search works."""
-            if not vector or not ids:
-                return {}
-            try:
-                return {hit.id: hit.score for hit in self.semantic.search(vector[0], scope, len(ids), ids=ids)}
-            except Exception as error:
-                log.warning("semantic look-up unavailable: %s", error)
-                return {}
-
+        lookup = functools.partial(self.cosines, vector[0] if vector else None, scope)
         return assemble(scores, scope, limit, window, lookup=lookup if context else None, when=asks_when(query))
+
+    def cosines(self, vector: np.ndarray | None, scope: SearchScope, ids: list[str]) -> dict[str, float]:
+        """The cosine of these memories to ``vector``, those inside ``scope``; nothing without a vector or ids."""
+        if vector is None or not ids:
+            return {}
+        return {hit.id: hit.score for hit in self.semantic.search(vector, scope, len(ids), ids=ids)}
 
     def _lexical(self, index: str, query: str, scopes: list[SearchScope]) -> dict[str, float]:
         found: dict[str, float] = {}
@@ -340,8 +338,5 @@ class MemoryService:
                 found.setdefault(hit.id, hit.score)
         worded = {i for source in ("lexical", "chats") for i in scores.get(source, {})}
         # A memory only word search found still gets its cosine: both sources judge every candidate.
-        missing = [i for i in worded if i not in found]
-        if missing:
-            for hit in self.semantic.search(vector, scopes[0], len(missing), ids=missing):
-                found[hit.id] = hit.score
+        found.update(self.cosines(vector, scopes[0], [i for i in worded if i not in found]))
         return {i: score for i, score in found.items() if score >= min_similarity or i in worded}
