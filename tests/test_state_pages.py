@@ -90,3 +90,29 @@ async def test_rebuild_indexes_shows_progress_until_the_tick_loop_is_done(prepar
     await state.poll_index()
     assert (state.waiting, state.index_percent) == (0, 100)
     assert len(service.retrieve("orchard", persona_id="azera")) == 5
+
+
+async def test_the_canvas_reference_upload_refuses_nothing_and_oversized_files(prepared) -> None:
+    """An empty upload list is an error message, not a crash; a huge file is not read into memory whole."""
+    import io
+    from pathlib import Path
+
+    import reflex as rx
+
+    from azera.images import store
+    from azera.state.canvas import CanvasState
+
+    state = CanvasState()
+    assert "Choose a picture" in str(await state.upload_reference([]))
+
+    class Huge(rx.UploadFile):
+        asked: list[int] = []
+
+        async def read(self, size: int = -1) -> bytes:
+            self.asked.append(size)
+            return b"x" * (store.MAX_REFERENCE_BYTES + 1 if size < 0 else size)
+
+    huge = Huge(file=io.BytesIO(b""), path=Path("big.png"))
+    assert "at most 20 MB" in str(await state.upload_reference([huge]))
+    assert huge.asked and all(0 < size <= store.MAX_REFERENCE_BYTES + 1 for size in huge.asked)
+    assert state.reference == ""

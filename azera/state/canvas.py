@@ -157,7 +157,10 @@ class CanvasState(rx.State):
     async def upload_reference(self, files: list[rx.UploadFile]):
         """A picture to start from (img2img)."""
         try:
-            data = await inputs.uploads(files)[0].read()
+            uploaded = inputs.uploads(files)
+            if not uploaded:
+                raise ServiceError("Choose a picture first")
+            data = await uploaded[0].read(store.MAX_REFERENCE_BYTES + 1)  # one byte more tells "too large"
             name = await asyncio.to_thread(store.save_reference, data)
         except ServiceError as error:
             return rx.toast.error(str(error))
