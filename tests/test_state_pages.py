@@ -92,7 +92,7 @@ async def test_rebuild_indexes_shows_progress_until_the_tick_loop_is_done(prepar
     assert len(service.retrieve("orchard", persona_id="azera")) == 5
 
 
-async def test_the_canvas_reference_upload_refuses_nothing_and_oversized_files(prepared) -> None:
+async def test_single_file_uploads_refuse_nothing_and_oversized_files(prepared) -> None:
     """An empty upload list is an error message, not a crash; a huge file is not read into memory whole."""
     import io
     from pathlib import Path
@@ -101,9 +101,11 @@ async def test_the_canvas_reference_upload_refuses_nothing_and_oversized_files(p
 
     from azera.images import store
     from azera.state.canvas import CanvasState
+    from azera.state.voice import VoiceState
 
     state = CanvasState()
     assert "Choose a picture" in str(await state.upload_reference([]))
+    assert "Choose a recording" in str(await VoiceState().upload_sample([]))
 
     class Huge(rx.UploadFile):
         asked: list[int] = []
@@ -115,4 +117,6 @@ async def test_the_canvas_reference_upload_refuses_nothing_and_oversized_files(p
     huge = Huge(file=io.BytesIO(b""), path=Path("big.png"))
     assert "at most 20 MB" in str(await state.upload_reference([huge]))
     assert huge.asked and all(0 < size <= store.MAX_REFERENCE_BYTES + 1 for size in huge.asked)
+    assert "at most 10 MB" in str(await VoiceState().upload_sample([huge]))
+    assert all(size > 0 for size in huge.asked)
     assert state.reference == ""

@@ -157,10 +157,7 @@ class CanvasState(rx.State):
     async def upload_reference(self, files: list[rx.UploadFile]):
         """A picture to start from (img2img)."""
         try:
-            uploaded = inputs.uploads(files)
-            if not uploaded:
-                raise ServiceError("Choose a picture first")
-            data = await uploaded[0].read(store.MAX_REFERENCE_BYTES + 1)  # one byte more tells "too large"
+            _, data = await inputs.one_upload(files, limit=store.MAX_REFERENCE_BYTES, what="a picture")
             name = await asyncio.to_thread(store.save_reference, data)
         except ServiceError as error:
             return rx.toast.error(str(error))

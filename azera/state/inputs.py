@@ -99,6 +99,17 @@ def uploads(files: Any) -> list[rx.UploadFile]:
     return files
 
 
+async def one_upload(files: Any, *, limit: int, what: str) -> tuple[str, bytes]:
+    """The first uploaded file's name and bytes, read only up to ``limit`` (one byte more says "too large")."""
+    uploaded = uploads(files)
+    if not uploaded:
+        raise BadInputError(f"Choose {what} first")
+    data = await uploaded[0].read(limit + 1)
+    if len(data) > limit:
+        raise BadInputError(f"{what[0].upper()}{what[1:]} is at most {limit // 1_000_000} MB")
+    return (uploaded[0].name or ""), data
+
+
 def _acceptable(data: Any) -> str:
     """Why a raw websocket event cannot be an event of this app ('' when it can)."""
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):

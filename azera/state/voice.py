@@ -132,9 +132,8 @@ class VoiceState(rx.State):
     async def upload_sample(self, files: list[rx.UploadFile]):
         """A recording becomes a voice sample named after its file."""
         try:
-            upload = inputs.uploads(files)[0]
-            data = await upload.read()
-            name = samples.sample_name((upload.name or "sample").rsplit("/", 1)[-1].rsplit(".", 1)[0])
+            filename, data = await inputs.one_upload(files, limit=samples.MAX_BYTES, what="a recording")
+            name = samples.sample_name((filename or "sample").rsplit("/", 1)[-1].rsplit(".", 1)[0])
             wav, seconds = await asyncio.to_thread(samples.prepare_sample, data)
             await in_db(lambda session: samples.save_sample(session, name, wav, seconds))
         except ServiceError as error:
