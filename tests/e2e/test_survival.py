@@ -71,6 +71,32 @@ def _archive() -> bytes:
     return json.dumps(entries).encode()
 
 
+def _reply_under_way(page: Page, app_data: Path, chat_id: str) -> tuple[str | None, list[str]]:
+    """Send a message asking for a long reply; return its id once SQL holds two versions of its text (it is
+    saved at least once a second while it streams) and what was saved, or no id if it ended first."""
+    replies = "SELECT id, status, content FROM chatmessage WHERE chat_id = ? AND role = 'assistant'"
+    with _db(app_data) as db:
+        earlier = {row[0] for row in db.execute(replies, (chat_id,))}
+    expect(page.locator("#composer")).to_be_enabled(timeout=60_000)
+    # (Asked for "a long story about a lighthouse keeper", the default model, its prompt full of the imported
+    # harbour-wall entries, answered "I'm sorry, but I can't assist with that request." in two seconds.)
+    page.fill("#composer", "Write a long poem about autumn leaves, at least twenty verses.")
+    page.press("#composer", "Enter")
+    saved: list[str] = []  # the reply's text in SQL, sampled while it streams
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with _db(app_data) as db:
+            row = next((row for row in db.execute(replies, (chat_id,)) if row[0] not in earlier), None)
+        if row and row[2] and (not saved or row[2] != saved[-1]):
+            saved.append(row[2])
+        if row and row[1] != "streaming":
+            return None, saved
+        if len(saved) >= 2:
+            return row[0], saved
+        time.sleep(0.2)
+    pytest.fail("no reply started streaming")
+
+
 def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     page: Page, app_url: str, app_server, app_data: Path, tmp_path: Path
 ) -> None:
@@ -110,33 +136,25 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     else:
         pytest.fail(f"the import and the upload did not start: {entries} entries, {chunks} chunks")
 
-    # 2. While both are being indexed, a reply.
-    page.fill("#composer", "Tell me a long story about a lighthouse keeper and her cat, in many paragraphs.")
-    page.press("#composer", "Enter")
-    reply_sql = "SELECT id, status, content FROM chatmessage WHERE chat_id = ? AND role = 'assistant'"
-    saved: list[str] = []  # the reply's text in SQL, sampled while it streams
+    # 2. While both are being indexed, a reply. 3. Kill once all three are under way (and a re-index was just
+    # asked for), never before. A small model sometimes ends its reply within the second or two this takes: the
+    # reply is then complete, not cut, so the test asks again rather than kill after it.
     unindexed_chunks = "SELECT count(*) FROM memory WHERE kind = 'document' AND source = ? AND indexed_at IS NULL"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        with _db(app_data) as db:
-            row = db.execute(reply_sql, (chat_id,)).fetchone()
-        if row and row[2] and (not saved or row[2] != saved[-1]):
-            saved.append(row[2])
-        assert not row or row[1] == "streaming", f"the reply ended ({row[1]}) before the kill"
-        # 3. Kill once all three are under way (and a re-index was just asked for), never before.
-        if len(saved) >= 2:
-            # the import's request lasts until its entries are indexed, the upload's until its chunks are
-            in_flight = importing.is_alive() or _one(app_data, unindexed_chunks, DOCUMENT)
-            assert in_flight, "the import and the upload were both done before the reply was under way"
+    for _attempt in range(3):
+        reply_id, saved = _reply_under_way(page, app_data, chat_id)
+        if reply_id is None:
+            continue
+        # the import's request lasts until its entries are indexed, the upload's until its chunks are
+        in_flight = importing.is_alive() or _one(app_data, unindexed_chunks, DOCUMENT)
+        assert in_flight, "the import and the upload were both done before the reply was under way"
+        assert _api(app_url, app_data, "POST", "/api/memories/reindex").status_code == 202
+        doomed = _descendants(supervisor.pid)
+        if _one(app_data, "SELECT status FROM chatmessage WHERE id = ?", reply_id) == "streaming":
+            for pid in doomed:
+                os.kill(pid, signal.SIGKILL)
             break
-        time.sleep(0.2)
     else:
-        pytest.fail("no reply started streaming")
-    reply_id = row[0]
-    assert _api(app_url, app_data, "POST", "/api/memories/reindex").status_code == 202
-    doomed = _descendants(supervisor.pid)
-    for pid in doomed:
-        os.kill(pid, signal.SIGKILL)
+        pytest.fail("three replies in a row ended before the kill")
     killed_at = time.monotonic()
     uploads.close()
 
@@ -174,11 +192,14 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
         json.dumps({"restart_s": round(ready_at - killed_at, 1), "indexed_within_s": round(indexed_after, 1)})
     )
 
-    # In the browser: the badge, and Continue carries the same reply on.
+    # In the browser: the badge, and Continue carries the same reply on (the newest reply: the cut one).
+    count_replies = "SELECT count(*) FROM chatmessage WHERE chat_id = ? AND role = 'assistant'"
+    replies = _one(app_data, count_replies, chat_id)
     page.goto(f"{app_url}/chat/{chat_id}")
-    expect(page.locator(".assistant-message .status-badge")).to_have_text("interrupted", timeout=30_000)
-    page.locator(".assistant-message .continue-reply").click()
-    expect(page.locator(".assistant-message .status-badge")).to_have_count(0, timeout=60_000)  # streaming again
+    cut = page.locator(".assistant-message").last
+    expect(cut.locator(".status-badge")).to_have_text("interrupted", timeout=30_000)
+    cut.locator(".continue-reply").click()
+    expect(cut.locator(".status-badge")).to_have_count(0, timeout=60_000)  # streaming again
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # it grows from its own words (saved at least once a second)
         grown = len(_one(app_data, "SELECT content FROM chatmessage WHERE id = ?", reply_id)) > len(content) + 20
@@ -192,4 +213,4 @@ def test_kill_9_mid_reply_import_upload_and_reindex_needs_no_manual_step(
     final = _one(app_data, "SELECT content FROM chatmessage WHERE id = ?", reply_id)
     assert final_status in ("complete", "repeated", "stopped") and final.startswith(content), final_status
     assert len(final) > len(content)  # (a short reply may end a few words on: "… can't assist" + " with that.")
-    assert _one(app_data, "SELECT count(*) FROM chatmessage WHERE chat_id = ? AND role = 'assistant'", chat_id) == 1
+    assert _one(app_data, count_replies, chat_id) == replies  # the same message grew: no new one
