@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -57,9 +58,13 @@ def fuse(
             fused[memory_id] = fused.get(memory_id, 0.0) + weights.get(source, 1.0) * score / scale
     if window is not None and dated:
         for memory_id in fused:
-            if window[0] <= dated.get(memory_id, -1.0) < window[1]:
-                fused[memory_id] += DATE_BONUS
+            fused[memory_id] += date_bonus(dated.get(memory_id, -1.0), window)
     return sorted(fused.items(), key=lambda item: item[1], reverse=True)
+
+
+def date_bonus(moment: float, window: tuple[float, float] | None) -> float:
+    """``DATE_BONUS`` for a memory made (epoch seconds) inside the time the question names, else 0."""
+    return DATE_BONUS if window is not None and window[0] <= moment < window[1] else 0.0
 
 
 def memories_block(recalled: list[RecalledMemory], *, you: str = "") -> str:
@@ -101,16 +106,19 @@ def assemble(
         return []
     with session_scope() as session:
         rows = read_rows(session, candidates)
-        ranked = fuse(scores, dated=made_at(session, candidates) if window is not None else {}, window=window)
+        dated = made_at(session, candidates) if window is not None else {}
+        ranked = fuse(scores, dated=dated, window=window)
         added: dict[str, dict[str, float]] = {}
         if lookup is not None:
-
-            def bonus(moment: float) -> float:
-                return DATE_BONUS if window is not None and window[0] <= moment < window[1] else 0.0
-
-            weight = SOURCE_WEIGHTS["semantic"]
             ranked, added = in_conversation(
-                session, ranked, rows, scope=scope, lookup=lookup, semantic_weight=weight, bonus=bonus, when=when
+                session,
+                ranked,
+                rows,
+                scope=scope,
+                lookup=lookup,
+                semantic_weight=SOURCE_WEIGHTS["semantic"],
+                bonus=functools.partial(date_bonus, window=window),
+                when=when,
             )
         seen: set[str] = set()
         chosen: list[tuple[Any, float]] = []
@@ -125,7 +133,9 @@ def assemble(
                 if len(chosen) == limit:
                     break
         speakers = speakers_of(session, [row for row, _ in chosen]) if chosen else {}
-        made = made_at(session, [row.id for row, _ in chosen]) if chosen else {}
+        # the chosen's dates: read with every candidate's when the question names a time (a joined reply's too)
+        missing = [row.id for row, _ in chosen if row.id not in dated]
+        made = {**dated, **(made_at(session, missing) if missing else {})}
     recalled = []
     for row, score in chosen:
         sources = {name: found[row.id] for name, found in scores.items() if row.id in found}

@@ -290,7 +290,7 @@ class MemoryService:
         if window is not None:
             scopes.append(dataclasses.replace(scope, after=window[0], before=min(window[1], scope.before or window[1])))
         scores: dict[str, dict[str, float]] = {}
-        vector: list[np.ndarray] = []  # the question's, once semantic search has embedded it
+        vector: np.ndarray | None = None  # the question's, once semantic search has embedded it
         try:
             if "lexical" in sources:
                 scores["lexical"] = self._lexical("memories", query, scopes)
@@ -302,11 +302,12 @@ class MemoryService:
             log.warning("lexical recall unavailable: %s", error)
         try:
             if "semantic" in sources:
-                scores["semantic"] = self._semantic(query, scopes, scores, min_similarity, vector)
+                vector = self.embed([query])[0]
+                scores["semantic"] = self._semantic(vector, scopes, scores, min_similarity)
         except (EmbeddingError, Exception) as error:
             log.warning("semantic recall unavailable: %s", error)
 
-        lookup = functools.partial(self.cosines, vector[0] if vector else None, scope)
+        lookup = functools.partial(self.cosines, vector, scope)
         return assemble(scores, scope, limit, window, lookup=lookup if context else None, when=asks_when(query))
 
     def cosines(self, vector: np.ndarray | None, scope: SearchScope, ids: list[str]) -> dict[str, float]:
@@ -323,15 +324,8 @@ class MemoryService:
         return found
 
     def _semantic(
-        self,
-        query: str,
-        scopes: list[SearchScope],
-        scores: dict[str, dict[str, float]],
-        min_similarity: float,
-        keep: list[np.ndarray],
+        self, vector: np.ndarray, scopes: list[SearchScope], scores: dict[str, dict[str, float]], min_similarity: float
     ) -> dict[str, float]:
-        vector = self.embed([query])[0]
-        keep.append(vector)
         found: dict[str, float] = {}
         for n, scope in enumerate(scopes):
             for hit in self.semantic.search(vector, scope, SEMANTIC_TOP if n == 0 else WINDOW_TOP):
